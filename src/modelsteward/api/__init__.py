@@ -1,0 +1,1 @@
+"""REST API (FastAPI): thin routes that parse, authorise and call one service function."""

@@ -1,0 +1,65 @@
+"""The ASGI application: API routers, web pages and the middleware around them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from modelsteward import __version__
+from modelsteward.api.errors import install_error_handlers
+from modelsteward.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from modelsteward.api.routes import aliases, audit, models, system, users, versions
+from modelsteward.context import Steward
+from modelsteward.governance.identity import ensure_bootstrap_admin
+
+# Multipart framing and the spec field ride on top of the artifact bytes.
+_ENVELOPE_BYTES = 2 * 1024 * 1024
+
+
+def create_app(steward: Steward | None = None) -> FastAPI:
+    owned = steward is None
+    steward = steward or Steward()
+    ensure_bootstrap_admin(steward)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            steward.close()
+
+    app = FastAPI(
+        title="modelsteward",
+        version=__version__,
+        description="ModelOps: inventory, life cycles, serving, monitoring and governance.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.steward = steward
+    install_error_handlers(app)
+    for router in (
+        system.router,
+        models.router,
+        versions.router,
+        aliases.router,
+        users.router,
+        audit.router,
+    ):
+        app.include_router(router)
+    _mount_web(app)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=steward.settings.max_upload_bytes + _ENVELOPE_BYTES
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    try:
+        from modelsteward.web.app import mount
+    except ImportError:
+        return
+    mount(app)

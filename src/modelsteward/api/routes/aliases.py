@@ -1,0 +1,45 @@
+"""/api/v1/models/{name}/aliases: move, remove and trace aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from modelsteward.api.policy import allow, steward_of
+from modelsteward.governance.identity import Principal
+from modelsteward.governance.roles import Permission
+from modelsteward.registry import aliases
+from modelsteward.registry.views import AliasChangeView
+
+router = APIRouter(prefix="/api/v1/models/{name}/aliases", tags=["aliases"])
+
+Reader = Annotated[Principal, Depends(allow(Permission.INVENTORY_READ))]
+Mover = Annotated[Principal, Depends(allow(Permission.ALIAS_WRITE))]
+
+
+@router.put("/{alias}", response_model=AliasChangeView)
+def set_alias(
+    name: str,
+    alias: str,
+    request: Request,
+    who: Mover,
+    version: Annotated[int, Body(embed=True, ge=1)],
+) -> AliasChangeView:
+    return aliases.set_alias(steward_of(request), who, name, alias, version)
+
+
+@router.delete("/{alias}", response_model=AliasChangeView)
+def remove_alias(name: str, alias: str, request: Request, who: Mover) -> AliasChangeView:
+    return aliases.remove_alias(steward_of(request), who, name, alias)
+
+
+@router.get("", response_model=list[AliasChangeView])
+def alias_history(
+    name: str,
+    request: Request,
+    who: Reader,
+    alias: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[AliasChangeView]:
+    """Every move of every alias (or of one), oldest first."""
+    return aliases.alias_history(steward_of(request), name, alias)

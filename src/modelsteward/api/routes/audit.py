@@ -1,0 +1,45 @@
+"""/api/v1/audit: read and verify the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from modelsteward.api.policy import allow, steward_of
+from modelsteward.governance import trail
+from modelsteward.governance.identity import Principal
+from modelsteward.governance.roles import Permission
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+Auditor = Annotated[Principal, Depends(allow(Permission.AUDIT_READ))]
+
+
+@router.get("")
+def list_events(
+    request: Request,
+    who: Auditor,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+) -> list[dict[str, Any]]:
+    return trail.list_events(
+        steward_of(request),
+        object_type=object_type,
+        object_id=object_id,
+        limit=limit,
+        before_seq=before_seq,
+    )
+
+
+@router.get("/verify")
+def verify(request: Request, who: Auditor) -> dict[str, Any]:
+    report = trail.verify(steward_of(request))
+    return {
+        "ok": report.ok,
+        "checked": report.checked,
+        "broken_at": report.broken_at,
+        "reason": report.reason,
+    }

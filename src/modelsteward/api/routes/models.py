@@ -1,0 +1,71 @@
+"""/api/v1/models: the inventory."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from modelsteward.api.policy import allow, steward_of
+from modelsteward.governance.identity import Principal
+from modelsteward.governance.roles import Permission
+from modelsteward.registry import models as inventory
+from modelsteward.registry.specs import ModelSpec, ModelUpdate
+from modelsteward.registry.views import ModelView, Page
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"])
+
+Reader = Annotated[Principal, Depends(allow(Permission.INVENTORY_READ))]
+Writer = Annotated[Principal, Depends(allow(Permission.INVENTORY_WRITE))]
+Archiver = Annotated[Principal, Depends(allow(Permission.INVENTORY_ARCHIVE))]
+
+
+@router.post("", status_code=201, response_model=ModelView)
+def create_model(spec: ModelSpec, request: Request, who: Writer) -> ModelView:
+    return inventory.create_model(steward_of(request), who, spec)
+
+
+@router.get("", response_model=Page)
+def search_models(
+    request: Request,
+    who: Reader,
+    q: Annotated[str | None, Query(max_length=128)] = None,
+    tag: Annotated[str | None, Query(max_length=256)] = None,
+    owner: Annotated[str | None, Query(max_length=128)] = None,
+    risk_tier: Literal["low", "medium", "high", "critical"] | None = None,
+    alias: Annotated[str | None, Query(max_length=64)] = None,
+    status: Literal["active", "archived", "all"] = "active",
+    limit: Annotated[int, Query(ge=1, le=inventory.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
+    return inventory.search_models(
+        steward_of(request),
+        q=q,
+        tag=tag,
+        owner=owner,
+        risk_tier=risk_tier,
+        alias=alias,
+        status=None if status == "all" else status,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{name}", response_model=ModelView)
+def get_model(name: str, request: Request, who: Reader) -> ModelView:
+    return inventory.get_model(steward_of(request), name)
+
+
+@router.patch("/{name}", response_model=ModelView)
+def update_model(name: str, update: ModelUpdate, request: Request, who: Writer) -> ModelView:
+    return inventory.update_model(steward_of(request), who, name, update)
+
+
+@router.post("/{name}/archive", response_model=ModelView)
+def archive_model(name: str, request: Request, who: Archiver) -> ModelView:
+    return inventory.set_model_status(steward_of(request), who, name, "archived")
+
+
+@router.post("/{name}/restore", response_model=ModelView)
+def restore_model(name: str, request: Request, who: Archiver) -> ModelView:
+    return inventory.set_model_status(steward_of(request), who, name, "active")

@@ -1,0 +1,35 @@
+"""/api/v1/health, /api/v1/whoami, /api/v1/flavors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from modelsteward import __version__
+from modelsteward.api.policy import PUBLIC, allow, steward_of
+from modelsteward.governance.identity import Principal
+from modelsteward.registry.flavors.base import available_flavors
+
+router = APIRouter(prefix="/api/v1", tags=["system"])
+
+Anyone = Annotated[Principal, Depends(allow(None))]
+
+
+@router.get("/health", dependencies=[Depends(PUBLIC)])
+def health(request: Request) -> dict[str, Any]:
+    steward = steward_of(request)
+    return {"status": "ok", "version": __version__, "database": steward.db.dialect}
+
+
+@router.get("/whoami")
+def whoami(who: Anyone) -> dict[str, Any]:
+    return {"name": who.name, "role": who.role, "permissions": sorted(who.permissions)}
+
+
+@router.get("/flavors")
+def flavors(who: Anyone) -> list[dict[str, Any]]:
+    return [
+        {"name": f.name, "description": f.description, "needs_trust": f.needs_trust}
+        for f in sorted(available_flavors().values(), key=lambda f: f.name)
+    ]

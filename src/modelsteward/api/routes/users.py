@@ -1,0 +1,49 @@
+"""/api/v1/users: accounts and tokens (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from modelsteward.api.policy import allow, steward_of
+from modelsteward.governance import identity
+from modelsteward.governance.identity import Principal
+from modelsteward.governance.roles import Permission
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+Admin = Annotated[Principal, Depends(allow(Permission.USERS_ADMIN))]
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    role: str = Field(max_length=32)
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class NewToken(BaseModel):
+    name: str = Field(default="api", min_length=1, max_length=128)
+
+
+@router.get("")
+def list_users(request: Request, who: Admin) -> list[dict[str, str]]:
+    return identity.list_users(steward_of(request))
+
+
+@router.post("", status_code=201)
+def create_user(body: NewUser, request: Request, who: Admin) -> dict[str, str]:
+    return identity.create_user(steward_of(request), who, body.name, body.role, body.password)
+
+
+@router.post("/{name}/tokens", status_code=201)
+def issue_token(name: str, body: NewToken, request: Request, who: Admin) -> dict[str, str]:
+    """The token is shown once; only its hash is stored."""
+    token = identity.issue_token(steward_of(request), who, name, body.name)
+    return {"user": name, "token": token}
+
+
+@router.delete("/{name}/tokens")
+def revoke_tokens(name: str, request: Request, who: Admin) -> dict[str, int]:
+    return {"revoked": identity.revoke_tokens(steward_of(request), who, name)}

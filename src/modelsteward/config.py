@@ -1,0 +1,53 @@
+"""Settings read from the environment (``STEWARD_*``), with an embedded default.
+
+With nothing set, everything lives under ``./.steward``: a SQLite database, the
+artifact folder and the admin token. Setting ``STEWARD_DB_URL`` or ``STEWARD_ARTIFACTS``
+moves the metadata or the artifacts elsewhere without code changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_url: str
+    artifacts_url: str
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    trusted_types: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.home / "admin.token"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.home / "signing.key"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("STEWARD_HOME", ".steward")).expanduser().resolve()
+        db_url = env.get("STEWARD_DB_URL") or f"sqlite:///{home / 'steward.db'}"
+        artifacts = env.get("STEWARD_ARTIFACTS") or str(home / "artifacts")
+        max_upload = int(env.get("STEWARD_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+        extra_types = tuple(
+            t.strip() for t in env.get("STEWARD_TRUSTED_TYPES", "").split(",") if t.strip()
+        )
+        return cls(
+            home=home,
+            db_url=db_url,
+            artifacts_url=artifacts,
+            max_upload_bytes=max_upload,
+            trusted_types=extra_types,
+        )

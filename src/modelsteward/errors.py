@@ -1,0 +1,66 @@
+"""One error tree for the whole project.
+
+Services raise these; the API turns them into one JSON shape and the CLI into one line
+and an exit code. Each subclass carries its HTTP status, its stable ``code`` and its exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class StewardError(Exception):
+    """Root of every error modelsteward raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(StewardError):
+    status, code, exit_code = 422, "invalid_input", 2
+
+
+class BadRequest(StewardError):
+    status, code, exit_code = 400, "bad_request", 2
+
+
+class Unauthorized(StewardError):
+    status, code, exit_code = 401, "unauthorized", 3
+
+
+class Forbidden(StewardError):
+    status, code, exit_code = 403, "forbidden", 3
+
+
+class NotFound(StewardError):
+    status, code, exit_code = 404, "not_found", 4
+
+
+class Conflict(StewardError):
+    status, code, exit_code = 409, "conflict", 5
+
+
+class PayloadTooLarge(StewardError):
+    status, code, exit_code = 413, "payload_too_large", 2
+
+
+class IntegrityFailure(StewardError):
+    """Stored bytes or records do not match their recorded hash or signature."""
+
+    status, code, exit_code = 422, "integrity_failure", 6
+
+
+class UntrustedArtifact(StewardError):
+    """Loading would run code from a format that needs an explicit trust decision."""
+
+    status, code, exit_code = 422, "untrusted_artifact", 7
+
+
+class Unavailable(StewardError):
+    status, code, exit_code = 503, "unavailable", 8

@@ -1,0 +1,1 @@
+"""Governance: identity and roles, the audit trail, trust decisions."""

@@ -1,0 +1,191 @@
+"""Users and API tokens.
+
+Tokens are random, shown once, and stored only as their SHA-256. On first start an
+admin user and token are created and the token written to ``$STEWARD_HOME/admin.token``
+(mode 0600), so the embedded default needs no set-up and is still never open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from modelsteward.context import Steward
+from modelsteward.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from modelsteward.governance.roles import Permission, Role, permissions_of
+from modelsteward.registry.names import check_name
+from modelsteward.store.tables import Token, User
+
+TOKEN_PREFIX = "stw_"
+BOOTSTRAP_ADMIN = "admin"
+_PBKDF2_ROUNDS = 200_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: resolved from a token or a login session."""
+
+    name: str
+    role: str
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.role)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+SYSTEM = Principal("system", Role.ADMIN.value)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), _PBKDF2_ROUNDS)
+    return f"pbkdf2${_PBKDF2_ROUNDS}${salt}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str | None) -> bool:
+    if not stored or stored.count("$") != 3:
+        return False
+    _, rounds, salt, expected = stored.split("$")
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(rounds))
+    return hmac.compare_digest(digest.hex(), expected)
+
+
+def _check_role(role: str) -> str:
+    try:
+        return Role(role).value
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"unknown role {role[:40]!r}; choose one of: {roles}") from None
+
+
+def create_user(
+    steward: Steward, actor: Principal, name: str, role: str, password: str | None = None
+) -> dict[str, str]:
+    check_name(name, what="user name")
+    role = _check_role(role)
+    try:
+        with steward.change(actor.name) as change:
+            user = User(
+                name=name, role=role, password_hash=hash_password(password) if password else None
+            )
+            change.session.add(user)
+            change.session.flush()
+            change.record("user.created", "user", name, after={"name": name, "role": role})
+    except IntegrityError:
+        raise Conflict(f"user {name!r} already exists") from None
+    return {"name": name, "role": role}
+
+
+def issue_token(steward: Steward, actor: Principal, user_name: str, token_name: str) -> str:
+    """Create a token for a user; the plain token is returned once and never stored."""
+    token = new_token()
+    with steward.change(actor.name) as change:
+        user = change.session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise NotFound(f"user {user_name!r} not found")
+        change.session.add(
+            Token(user_id=user.id, name=token_name[:128], token_hash=hash_token(token))
+        )
+        change.record("token.issued", "user", user_name, after={"token_name": token_name[:128]})
+    return token
+
+
+def revoke_tokens(steward: Steward, actor: Principal, user_name: str) -> int:
+    with steward.change(actor.name) as change:
+        user = change.session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise NotFound(f"user {user_name!r} not found")
+        tokens = change.session.scalars(
+            select(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
+        ).all()
+        for token in tokens:
+            token.revoked_at = datetime.now(UTC)
+        change.record("token.revoked", "user", user_name, after={"revoked": len(tokens)})
+    return len(tokens)
+
+
+def list_users(steward: Steward) -> list[dict[str, str]]:
+    with steward.db.read() as session:
+        return [
+            {"name": u.name, "role": u.role, "disabled": str(u.disabled).lower()}
+            for u in session.scalars(select(User).order_by(User.name))
+        ]
+
+
+def authenticate_token(steward: Steward, token: str | None) -> Principal:
+    if not token:
+        raise Unauthorized("missing credentials: send 'Authorization: Bearer <token>'")
+    with steward.db.read() as session:
+        row = session.execute(
+            select(User.name, User.role, User.disabled, Token.revoked_at)
+            .join(Token, Token.user_id == User.id)
+            .where(Token.token_hash == hash_token(token))
+        ).first()
+    if row is None or row.revoked_at is not None or row.disabled:
+        raise Unauthorized("invalid or revoked token")
+    return Principal(row.name, row.role)
+
+
+def authenticate_password(steward: Steward, name: str, password: str) -> Principal:
+    with steward.db.read() as session:
+        user = session.scalar(select(User).where(User.name == name))
+    if user is None or user.disabled or not password_matches(password, user.password_hash):
+        raise Unauthorized("unknown user or wrong password")
+    return Principal(user.name, user.role)
+
+
+def ensure_bootstrap_admin(steward: Steward) -> str | None:
+    """On an empty user table, create ``admin`` and write its token file (mode 0600).
+
+    Returns the token when one was created. Safe when many processes start at once:
+    only the process whose insert wins writes the file.
+    """
+    with steward.db.read() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            return None
+    token = new_token()
+    try:
+        with steward.change(SYSTEM.name) as change:
+            if change.session.scalar(select(User.id).limit(1)) is not None:
+                return None
+            admin = User(name=BOOTSTRAP_ADMIN, role=Role.ADMIN.value)
+            change.session.add(admin)
+            change.session.flush()
+            change.session.add(
+                Token(user_id=admin.id, name="bootstrap", token_hash=hash_token(token))
+            )
+            change.record(
+                "user.created",
+                "user",
+                BOOTSTRAP_ADMIN,
+                after={"name": BOOTSTRAP_ADMIN, "role": "admin"},
+            )
+    except IntegrityError:
+        return None
+    write_secret_file(steward.settings.admin_token_path, token)
+    return token
+
+
+def write_secret_file(path: os.PathLike[str] | str, secret: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)

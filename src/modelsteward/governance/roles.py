@@ -1,0 +1,52 @@
+"""Roles and the permissions each one grants.
+
+Permissions name an action on a kind of object. Routes declare the one they need;
+separation of duties comes from no single non-admin role holding every permission.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    INVENTORY_READ = "inventory.read"
+    INVENTORY_WRITE = "inventory.write"
+    INVENTORY_ARCHIVE = "inventory.archive"
+    ARTIFACT_DOWNLOAD = "artifact.download"
+    ALIAS_WRITE = "alias.write"
+    TRUST_GRANT = "trust.grant"
+    AUDIT_READ = "audit.read"
+    USERS_ADMIN = "users.admin"
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    DATA_SCIENTIST = "data-scientist"
+    OPERATOR = "operator"
+    RISK_MANAGER = "risk-manager"
+    ADMIN = "admin"
+
+
+_READ = {Permission.INVENTORY_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset(_READ),
+    Role.DATA_SCIENTIST: frozenset(
+        _READ | {Permission.INVENTORY_WRITE, Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE}
+    ),
+    Role.OPERATOR: frozenset(
+        _READ | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
+    ),
+    Role.RISK_MANAGER: frozenset(
+        _READ | {Permission.INVENTORY_ARCHIVE, Permission.TRUST_GRANT, Permission.AUDIT_READ}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def permissions_of(role: str) -> frozenset[Permission]:
+    try:
+        return ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()

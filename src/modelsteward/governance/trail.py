@@ -1,0 +1,62 @@
+"""Reading the audit trail: newest first, by object, and verifying its chain."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from modelsteward.context import Steward
+from modelsteward.governance.audit import ChainReport, verify_chain
+from modelsteward.store.tables import AuditEvent
+
+
+def event_view(event: AuditEvent) -> dict[str, Any]:
+    at = event.at.replace(tzinfo=UTC) if event.at.tzinfo is None else event.at.astimezone(UTC)
+    return {
+        "seq": event.seq,
+        "at": at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "before": event.before,
+        "after": event.after,
+        "hash": event.hash,
+    }
+
+
+def list_events(
+    steward: Steward,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    limit: int = 100,
+    before_seq: int | None = None,
+    model: str | None = None,
+) -> list[dict[str, Any]]:
+    """``model`` gathers a model's own events and its versions' (``name/N``)."""
+    query = select(AuditEvent)
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id)
+    if model:
+        query = query.where(
+            or_(
+                (AuditEvent.object_type == "model") & (AuditEvent.object_id == model),
+                (AuditEvent.object_type == "version")
+                & AuditEvent.object_id.startswith(model + "/", autoescape=True),
+            )
+        )
+    if before_seq:
+        query = query.where(AuditEvent.seq < before_seq)
+    with steward.db.read() as session:
+        rows = session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
+        return [event_view(e) for e in rows]
+
+
+def verify(steward: Steward) -> ChainReport:
+    with steward.db.read() as session:
+        return verify_chain(session)

@@ -1,0 +1,1 @@
+"""The model inventory: models, immutable versions, aliases, flavors, bundles."""

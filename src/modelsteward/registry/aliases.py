@@ -1,0 +1,104 @@
+"""Aliases (``champion``, ``staging``...): one version per alias per model, moved atomically.
+
+Every move is kept in ``alias_history`` so anyone can tell which version held an
+alias at any moment, and the move is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from modelsteward.context import Steward
+from modelsteward.errors import Conflict, NotFound
+from modelsteward.governance.identity import Principal
+from modelsteward.registry.models import find_model
+from modelsteward.registry.names import check_alias
+from modelsteward.registry.versions import resolve_version
+from modelsteward.registry.views import AliasChangeView
+from modelsteward.store.tables import Alias, AliasChange, ModelVersion
+
+
+def set_alias(
+    steward: Steward, actor: Principal, model_name: str, alias: str, ref: str | int
+) -> AliasChangeView:
+    check_alias(alias)
+    with steward.change(actor.name) as change:
+        session = change.session
+        model = find_model(session, model_name, for_update=True)
+        target = resolve_version(session, model, ref)
+        if target.status != "active":
+            raise Conflict(f"version {target.version} is archived; restore it first")
+        current = session.scalar(
+            select(Alias).where(Alias.model_id == model.id, Alias.alias == alias)
+        )
+        previous = session.get(ModelVersion, current.version_id).version if current else None
+        if previous == target.version:
+            raise Conflict(f"alias {alias!r} already points to version {target.version}")
+        if current is None:
+            session.add(Alias(model_id=model.id, alias=alias, version_id=target.id))
+        else:
+            current.version_id = target.id
+            current.updated_at = datetime.now(UTC)
+        record = AliasChange(
+            model_id=model.id,
+            alias=alias,
+            from_version=previous,
+            to_version=target.version,
+            changed_by=actor.name,
+        )
+        session.add(record)
+        session.flush()
+        change.record(
+            "alias.moved",
+            "model",
+            model_name,
+            before={"alias": alias, "version": previous},
+            after={"alias": alias, "version": target.version},
+        )
+        return AliasChangeView.of(record)
+
+
+def remove_alias(
+    steward: Steward, actor: Principal, model_name: str, alias: str
+) -> AliasChangeView:
+    check_alias(alias)
+    with steward.change(actor.name) as change:
+        session = change.session
+        model = find_model(session, model_name, for_update=True)
+        current = session.scalar(
+            select(Alias).where(Alias.model_id == model.id, Alias.alias == alias)
+        )
+        if current is None:
+            raise NotFound(f"model {model_name!r} has no alias {alias!r}")
+        previous = session.get(ModelVersion, current.version_id).version
+        session.delete(current)
+        record = AliasChange(
+            model_id=model.id,
+            alias=alias,
+            from_version=previous,
+            to_version=None,
+            changed_by=actor.name,
+        )
+        session.add(record)
+        session.flush()
+        change.record(
+            "alias.removed",
+            "model",
+            model_name,
+            before={"alias": alias, "version": previous},
+            after=None,
+        )
+        return AliasChangeView.of(record)
+
+
+def alias_history(
+    steward: Steward, model_name: str, alias: str | None = None
+) -> list[AliasChangeView]:
+    with steward.db.read() as session:
+        model = find_model(session, model_name)
+        query = select(AliasChange).where(AliasChange.model_id == model.id)
+        if alias:
+            query = query.where(AliasChange.alias == check_alias(alias))
+        return [AliasChangeView.of(c) for c in session.scalars(query.order_by(AliasChange.id))]

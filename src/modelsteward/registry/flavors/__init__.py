@@ -1,0 +1,1 @@
+"""Built-in model flavors (registered as entry points in pyproject.toml)."""

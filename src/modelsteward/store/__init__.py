@@ -1,0 +1,1 @@
+"""Foundation: metadata database, migrations, artifact store."""

@@ -1,0 +1,153 @@
+"""Content-addressed artifact store on fsspec.
+
+Bytes are streamed to a staging name while being hashed, checked against the size
+limit and the expected hash, then renamed to ``blobs/<aa>/<bb>/<sha256>``. Storage
+paths come only from hashes, never from names a user supplied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from modelsteward.errors import IntegrityFailure, InvalidInput, NotFound, PayloadTooLarge
+
+CHUNK = 1024 * 1024
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+
+
+def check_sha256(value: str) -> str:
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise InvalidInput(f"not a sha256 hex digest: {str(value)[:80]!r}")
+    return value
+
+
+class ArtifactStore:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.root = self.root.rstrip("/")
+        self.fs.makedirs(f"{self.root}/staging", exist_ok=True)
+        self.fs.makedirs(f"{self.root}/blobs", exist_ok=True)
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def _blob_path(self, sha256: str) -> str:
+        check_sha256(sha256)
+        return f"{self.root}/blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+    def put_stream(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        expected_sha256: str | None = None,
+        max_bytes: int | None = None,
+    ) -> StoredBlob:
+        """Store bytes; the blob becomes visible only once complete and verified."""
+        staging = f"{self.root}/staging/{uuid.uuid4().hex}"
+        digest, size = hashlib.sha256(), 0
+        try:
+            with self.fs.open(staging, "wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise PayloadTooLarge(f"artifact exceeds the limit of {max_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+            sha256 = digest.hexdigest()
+            if expected_sha256 is not None and expected_sha256.lower() != sha256:
+                raise IntegrityFailure(
+                    f"hash mismatch: expected {expected_sha256[:80]}, received {sha256}"
+                )
+            final = self._blob_path(sha256)
+            if self.fs.exists(final):
+                self.fs.rm(staging)
+            else:
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.mv(staging, final)
+            return StoredBlob(sha256, size)
+        except BaseException:
+            if self.fs.exists(staging):
+                self.fs.rm(staging)
+            raise
+
+    def put_file(self, path: Path, **kwargs: Any) -> StoredBlob:
+        with open(path, "rb") as handle:
+            return self.put_stream(iter(lambda: handle.read(CHUNK), b""), **kwargs)
+
+    def put_bytes(self, data: bytes, **kwargs: Any) -> StoredBlob:
+        return self.put_stream([data], **kwargs)
+
+    def exists(self, sha256: str) -> bool:
+        return bool(self.fs.exists(self._blob_path(sha256)))
+
+    def open(self, sha256: str) -> IO[bytes]:
+        path = self._blob_path(sha256)
+        if not self.fs.exists(path):
+            raise NotFound(f"artifact {sha256} is missing from the artifact store")
+        return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+
+    def iter_bytes(self, sha256: str) -> Iterator[bytes]:
+        with self.open(sha256) as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def copy_to(self, sha256: str, dest: Path) -> Path:
+        """Write a blob to a local file, verifying its hash on the way."""
+        digest = hashlib.sha256()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as out:
+            for chunk in self.iter_bytes(sha256):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            dest.unlink(missing_ok=True)
+            raise IntegrityFailure(f"artifact {sha256} is corrupt in the artifact store")
+        return dest
+
+    def verify(self, sha256: str) -> bool:
+        try:
+            digest = hashlib.sha256()
+            for chunk in self.iter_bytes(sha256):
+                digest.update(chunk)
+        except NotFound:
+            return False
+        return digest.hexdigest() == sha256
+
+    def delete(self, sha256: str) -> None:
+        path = self._blob_path(sha256)
+        if self.fs.exists(path):
+            self.fs.rm(path)
+
+    def list_blobs(self) -> Iterator[str]:
+        for path in self.fs.find(f"{self.root}/blobs"):
+            name = str(path).rsplit("/", 1)[-1]
+            if _SHA256.match(name):
+                yield name
+
+    def collect_staging(self, older_than_s: float = 3600.0) -> int:
+        """Remove staged writes abandoned by crashed processes; returns how many."""
+        removed, cutoff = 0, time.time() - older_than_s
+        for path in self.fs.find(f"{self.root}/staging"):
+            modified = self.fs.modified(path).timestamp()
+            if modified < cutoff:
+                self.fs.rm(path)
+                removed += 1
+        return removed

@@ -1,0 +1,115 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), a real server on 127.0.0.1.
+
+PostgreSQL comes from ``STEWARD_TEST_PG_URL`` (``make test`` sets it, starting a
+throwaway server when none answers); each test gets its own database, dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from modelsteward.api.server import serve_in_thread
+from modelsteward.config import Settings
+from modelsteward.context import Steward
+from modelsteward.governance.identity import (
+    SYSTEM,
+    create_user,
+    ensure_bootstrap_admin,
+    issue_token,
+)
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pg_admin_url() -> str | None:
+    url = os.environ.get("STEWARD_TEST_PG_URL")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        return None
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    url = pg_admin_url()
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("STEWARD_TEST_PG_URL is not set; run the suite with 'make test'")
+        pytest.skip("no PostgreSQL for tests: run 'make test' or set STEWARD_TEST_PG_URL")
+    return url
+
+
+@pytest.fixture
+def pg_database(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    name = f"steward_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def settings_for(home: Path, db_url: str | None = None, **extra: str) -> Settings:
+    env = {"STEWARD_HOME": str(home), **extra}
+    if db_url:
+        env["STEWARD_DB_URL"] = db_url
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def steward(tmp_path: Path) -> Iterator[Steward]:
+    """An embedded-default instance (SQLite) in a temporary STEWARD_HOME."""
+    instance = Steward(settings_for(tmp_path / "home"))
+    ensure_bootstrap_admin(instance)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def any_steward(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Steward]:
+    """The same test against SQLite and against PostgreSQL (the store contract)."""
+    db_url = request.getfixturevalue("pg_database") if request.param == "postgresql" else None
+    instance = Steward(settings_for(tmp_path / "home", db_url))
+    ensure_bootstrap_admin(instance)
+    yield instance
+    instance.close()
+
+
+def admin_token_of(instance: Steward) -> str:
+    return instance.settings.admin_token_path.read_text().strip()
+
+
+def token_for(instance: Steward, role: str, name: str | None = None) -> str:
+    """Create a user with ``role`` and return a fresh token for it."""
+    user = name or f"{role.replace('-', '')}{uuid.uuid4().hex[:6]}"
+    create_user(instance, SYSTEM, user, role)
+    return issue_token(instance, SYSTEM, user, "test")
+
+
+@pytest.fixture
+def server(steward: Steward) -> Iterator[str]:
+    with serve_in_thread(steward) as url:
+        yield url
+
+
+@pytest.fixture
+def api(steward: Steward, server: str) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as the bootstrap admin, against a live server."""
+    headers = {"Authorization": f"Bearer {admin_token_of(steward)}"}
+    with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
+        yield client
