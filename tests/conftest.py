@@ -113,3 +113,17 @@ def api(steward: Steward, server: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {admin_token_of(steward)}"}
     with httpx.Client(base_url=server, headers=headers, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def any_server(any_steward: Steward) -> Iterator[str]:
+    with serve_in_thread(any_steward) as url:
+        yield url
+
+
+@pytest.fixture
+def any_api(any_steward: Steward, any_server: str) -> Iterator[httpx.Client]:
+    """Like ``api``, once on SQLite and once on PostgreSQL."""
+    headers = {"Authorization": f"Bearer {admin_token_of(any_steward)}"}
+    with httpx.Client(base_url=any_server, headers=headers, timeout=60) as client:
+        yield client

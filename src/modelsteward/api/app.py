@@ -36,6 +36,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/api/v1/docs/oauth2-redirect",
         lifespan=lifespan,
     )
     app.state.steward = steward

@@ -1,0 +1,206 @@
+"""Seed the inventory with real example models trained on scikit-learn's bundled data.
+
+Idempotent: models that already have versions are left alone. Registration goes
+through the SDK against an in-process server, exactly as a data scientist would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from modelsteward.api.server import serve_in_thread
+from modelsteward.context import Steward
+from modelsteward.sdk.client import Client
+
+Progress = Callable[[str], None]
+
+
+def _frame(loader: Callable[..., Any]) -> tuple[pd.DataFrame, pd.Series]:
+    data = loader(as_frame=True)
+    frame = data.frame.copy()
+    frame.columns = [
+        str(c).replace(" ", "_").replace("(", "").replace(")", "") for c in frame.columns
+    ]
+    target = frame.pop(frame.columns[-1])
+    return frame, target
+
+
+def _split(x: pd.DataFrame, y: pd.Series) -> tuple[Any, Any, Any, Any]:
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(x, y, test_size=0.3, random_state=7)
+
+
+def _screening(client: Client, say: Progress) -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, y_train, y_test = _split(*_frame(load_breast_cancer))
+    common = dict(
+        name="tumor-screening",
+        sample=x_test,
+        training_data=pd.concat([x_train, y_train], axis=1),
+        training_data_uri="s3://clinical-data/breast-cancer/2026-10/train.parquet",
+        owner="clinical-ml",
+        team="Diagnostics",
+        risk_tier="critical",
+        use_case="Flags biopsies for a second pathologist review.",
+        description="Screens biopsy features for malignancy.",
+        tags={"domain": "health", "regulated": "yes"},
+    )
+    for version, (model, params) in enumerate(
+        [
+            (make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)), {"C": 1.0}),
+            (GradientBoostingClassifier(random_state=7, n_estimators=80), {"n_estimators": 80}),
+        ],
+        start=1,
+    ):
+        model.fit(x_train, y_train)
+        proba = model.predict_proba(x_test)[:, 1]
+        client.register(
+            model,
+            params=params,
+            metrics={
+                "accuracy": accuracy_score(y_test, model.predict(x_test)),
+                "auc": roc_auc_score(y_test, proba),
+            },
+            lineage={"parent_version": version - 1}
+            if version > 1
+            else {"datasets": [common["training_data_uri"]]},
+            code={
+                "repository": "https://git.example.com/clinical/screening",
+                "commit": f"a1b2c3d{version}",
+                "entry_point": "train.py",
+            },
+            tests=[{"name": "auc-floor", "type": "metric_min", "metric": "auc", "threshold": 0.95}],
+            **common,
+        )
+        say(f"  registered tumor-screening v{version}")
+    client.set_alias("tumor-screening", "champion", 1)
+    client.set_alias("tumor-screening", "champion", 2)
+    client.set_alias("tumor-screening", "challenger", 1)
+
+
+def _species(client: Client, say: Progress) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import accuracy_score
+
+    x_train, x_test, y_train, y_test = _split(*_frame(load_iris))
+    model = RandomForestClassifier(n_estimators=30, random_state=7).fit(x_train, y_train)
+    client.register(
+        model,
+        name="iris-species",
+        sample=x_test,
+        training_data=x_train,
+        owner="data-science",
+        team="Botany",
+        risk_tier="low",
+        description="Classifies iris flowers by petal and sepal size.",
+        metrics={"accuracy": accuracy_score(y_test, model.predict(x_test))},
+        tags={"domain": "demo"},
+    )
+    client.set_alias("iris-species", "champion", 1)
+    say("  registered iris-species v1")
+
+
+def _progression(client: Client, say: Progress) -> None:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    x_train, x_test, y_train, y_test = _split(*_frame(load_diabetes))
+    candidates: list[tuple[Any, dict[str, Any]]] = [(Ridge(alpha=1.0), {"alpha": 1.0})]
+    try:
+        import lightgbm
+
+        candidates.append(
+            (lightgbm.LGBMRegressor(n_estimators=60, verbose=-1), {"n_estimators": 60})
+        )
+    except ImportError:
+        say("  (lightgbm not installed: skipping the LightGBM version)")
+    for version, (model, params) in enumerate(candidates, start=1):
+        model.fit(x_train, y_train)
+        predicted = model.predict(x_test)
+        client.register(
+            model,
+            name="disease-progression",
+            sample=x_test,
+            training_data=x_train,
+            params=params,
+            owner="clinical-ml",
+            team="Diagnostics",
+            risk_tier="high",
+            description="Predicts one-year disease progression.",
+            metrics={
+                "r2": r2_score(y_test, predicted),
+                "mae": mean_absolute_error(y_test, predicted),
+            },
+            lineage={"parent_version": version - 1} if version > 1 else {},
+            tags={"domain": "health"},
+        )
+        say(f"  registered disease-progression v{version}")
+
+
+def _wine(client: Client, say: Progress) -> None:
+    try:
+        import xgboost
+    except ImportError:
+        say("  (xgboost not installed: skipping wine-cultivar)")
+        return
+    from sklearn.datasets import load_wine
+    from sklearn.metrics import accuracy_score
+
+    x_train, x_test, y_train, y_test = _split(*_frame(load_wine))
+    model = xgboost.XGBClassifier(n_estimators=40, max_depth=3).fit(x_train, y_train)
+    client.register(
+        model,
+        name="wine-cultivar",
+        sample=x_test,
+        training_data=x_train,
+        owner="data-science",
+        team="Retail analytics",
+        risk_tier="medium",
+        description="Identifies the cultivar of a wine.",
+        metrics={"accuracy": accuracy_score(y_test, model.predict(x_test))},
+        tags={"domain": "retail"},
+    )
+    say("  registered wine-cultivar v1")
+
+
+EXAMPLES: dict[str, Callable[[Client, Progress], None]] = {
+    "tumor-screening": _screening,
+    "iris-species": _species,
+    "disease-progression": _progression,
+    "wine-cultivar": _wine,
+}
+
+
+def seed(steward: Steward | None = None, progress: Progress = print) -> list[str]:
+    """Register the examples that are missing; returns the names seeded this time."""
+    owned = steward is None
+    steward = steward or Steward()
+    seeded = []
+    try:
+        with serve_in_thread(steward) as url:
+            token = steward.settings.admin_token_path.read_text().strip()
+            with Client(url, token) as client:
+                existing = {m["name"] for m in client.list_models(status="all", limit=500)["items"]}
+                for name, build in EXAMPLES.items():
+                    if name in existing:
+                        continue
+                    progress(f"seeding {name}")
+                    build(client, progress)
+                    seeded.append(name)
+    finally:
+        if owned:
+            steward.close()
+    progress(f"inventory ready under {steward.settings.home} ({len(seeded)} example(s) added)")
+    return seeded

@@ -1,0 +1,1 @@
+"""Python SDK: ``modelsteward.Client`` talks to a modelsteward server over HTTP."""

@@ -1,0 +1,234 @@
+"""``modelsteward.Client``: register fitted models and work with the inventory.
+
+client = Client()                      # STEWARD_URL / local admin token
+client.register(model, name="churn", sample=X_test, training_data=train_df,
+                metrics={"auc": 0.91})
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from modelsteward.errors import InvalidInput, NotFound
+from modelsteward.registry.environment import capture_dependencies
+from modelsteward.registry.flavors.base import flavor_for, get_flavor
+from modelsteward.registry.materialize import safe_join
+from modelsteward.registry.profile import dataframe_sha256, profile_dataframe
+from modelsteward.registry.schema_inference import infer_schema
+from modelsteward.sdk.transport import default_token, default_url, raise_for_error
+
+_MODEL_FIELDS = ("description", "owner", "team", "use_case", "risk_tier", "tags")
+
+
+class Client:
+    def __init__(
+        self, url: str | None = None, token: str | None = None, *, timeout: float = 120.0
+    ) -> None:
+        self.url = (url or default_url()).rstrip("/")
+        token = token or default_token()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, **kwargs)
+        raise_for_error(response)
+        return response.json() if response.content else None
+
+    # -- inventory ---------------------------------------------------------------
+    def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/v1/models", json={"name": name, **fields})  # type: ignore[no-any-return]
+
+    def get_model(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/models/{name}")  # type: ignore[no-any-return]
+
+    def list_models(self, **filters: Any) -> dict[str, Any]:
+        """Filters: q, tag, owner, risk_tier, alias, status, limit, offset."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._call("GET", "/api/v1/models", params=params)  # type: ignore[no-any-return]
+
+    def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self._call("PATCH", f"/api/v1/models/{name}", json=fields)  # type: ignore[no-any-return]
+
+    def archive(self, name: str, version: int | None = None) -> dict[str, Any]:
+        path = f"/api/v1/models/{name}" + (f"/versions/{version}" if version else "")
+        return self._call("POST", path + "/archive")  # type: ignore[no-any-return]
+
+    def restore(self, name: str, version: int | None = None) -> dict[str, Any]:
+        path = f"/api/v1/models/{name}" + (f"/versions/{version}" if version else "")
+        return self._call("POST", path + "/restore")  # type: ignore[no-any-return]
+
+    # -- versions ----------------------------------------------------------------
+    def list_versions(self, name: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/api/v1/models/{name}/versions")  # type: ignore[no-any-return]
+
+    def get_version(self, name: str, ref: int | str = "latest") -> dict[str, Any]:
+        if ref == "latest":
+            ref = self.get_model(name)["latest_version"]
+        return self._call("GET", f"/api/v1/models/{name}/versions/{ref}")  # type: ignore[no-any-return]
+
+    def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
+        return self._call(  # type: ignore[no-any-return]
+            "PUT", f"/api/v1/models/{name}/aliases/{alias}", json={"version": version}
+        )
+
+    def remove_alias(self, name: str, alias: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/v1/models/{name}/aliases/{alias}")  # type: ignore[no-any-return]
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+        params = {"alias": alias} if alias else {}
+        return self._call("GET", f"/api/v1/models/{name}/aliases", params=params)  # type: ignore[no-any-return]
+
+    def grant_trust(self, name: str, version: int, reason: str) -> dict[str, Any]:
+        return self._call(  # type: ignore[no-any-return]
+            "POST", f"/api/v1/models/{name}/versions/{version}/trust", json={"reason": reason}
+        )
+
+    def download(self, name: str, ref: int | str, dest: str | Path) -> list[Path]:
+        """Write every file of a version under ``dest`` by its manifest name."""
+        version = self.get_version(name, ref)
+        root = Path(dest)
+        root.mkdir(parents=True, exist_ok=True)
+        written = []
+        for entry in version["files"]:
+            target = safe_join(root, entry["name"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            url = f"/api/v1/models/{name}/versions/{version['version']}/files/{entry['name']}"
+            with self._http.stream("GET", url) as response:
+                if not response.is_success:
+                    response.read()
+                    raise_for_error(response)
+                with open(target, "wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+            written.append(target)
+        return written
+
+    def register_files(
+        self, name: str, spec: Mapping[str, Any], files: Mapping[str, str | Path]
+    ) -> dict[str, Any]:
+        """Upload already-saved files: ``files`` maps each manifest name to a local path."""
+        with ExitStack() as stack:
+            parts = [
+                (
+                    "file",
+                    (file_name, stack.enter_context(open(path, "rb")), "application/octet-stream"),
+                )
+                for file_name, path in files.items()
+            ]
+            return self._call(  # type: ignore[no-any-return]
+                "POST",
+                f"/api/v1/models/{name}/versions",
+                data={"spec": json.dumps(spec, default=str)},
+                files=parts,
+            )
+
+    def register(
+        self,
+        model: object,
+        *,
+        name: str,
+        sample: Any = None,
+        training_data: Any = None,
+        training_data_uri: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        flavor: str | None = None,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        lineage: Mapping[str, Any] | None = None,
+        code: Mapping[str, Any] | None = None,
+        source_files: Sequence[str | Path] = (),
+        test_files: Sequence[str | Path] = (),
+        tests: Sequence[Mapping[str, Any]] = (),
+        metadata: Mapping[str, Any] | None = None,
+        dependencies: Mapping[str, Any] | None = None,
+        trust_reason: str | None = None,
+        **model_fields: Any,
+    ) -> dict[str, Any]:
+        """Save a fitted model with its flavor and register it as the next version.
+
+        The model entry is created on first use (``owner=``, ``risk_tier=``... apply then).
+        Schemas are inferred from ``sample``; ``training_data`` (a DataFrame) is
+        fingerprinted and profiled; dependencies are captured from this environment.
+        """
+        unknown = set(model_fields) - set(_MODEL_FIELDS)
+        if unknown:
+            raise InvalidInput(f"unknown arguments: {', '.join(sorted(unknown))}")
+        self._ensure_model(name, model_fields)
+        chosen = get_flavor(flavor) if flavor else flavor_for(model)
+        with tempfile.TemporaryDirectory(prefix="steward-register-") as tmp:
+            saved = chosen.save(model, Path(tmp))
+            files: dict[str, Path] = {p.name: p for p in saved}
+            manifest = [
+                {"role": "model" if i == 0 else "extra", "name": p.name}
+                for i, p in enumerate(saved)
+            ]
+            for role, paths in (("source", source_files), ("test", test_files)):
+                for path in map(Path, paths):
+                    files[path.name] = path
+                    manifest.append({"role": role, "name": path.name})
+            spec: dict[str, Any] = {
+                "flavor": chosen.name,
+                "description": description,
+                "files": manifest,
+                "metrics": dict(metrics or {}),
+                "params": dict(params or {}),
+                "tags": dict(tags or {}),
+                "metadata": dict(metadata or {}),
+                "lineage": dict(lineage or {}),
+                "tests": list(tests),
+                "dependencies": dict(dependencies or capture_dependencies()),
+                "trust_reason": trust_reason,
+            }
+            if code:
+                spec["code"] = dict(code)
+            if sample is not None:
+                spec["input_schema"] = infer_schema(sample)
+                predict = getattr(model, "predict", None)
+                if callable(predict):
+                    spec["output_schema"] = infer_schema(predict(_head(sample)))
+            if training_data is not None or training_data_uri:
+                spec["training_data"] = _training_data_ref(training_data, training_data_uri)
+            return self.register_files(name, spec, files)
+
+    def _ensure_model(self, name: str, fields: Mapping[str, Any]) -> None:
+        try:
+            self.get_model(name)
+        except NotFound:
+            self.create_model(name, **fields)
+
+
+def _head(sample: Any, rows: int = 5) -> Any:
+    return sample.head(rows) if hasattr(sample, "head") else sample[:rows]
+
+
+def _training_data_ref(data: Any, uri: str | None) -> dict[str, Any]:
+    import pandas as pd
+
+    if data is None:
+        return {"uri": uri}
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    sha = dataframe_sha256(frame)
+    return {
+        "uri": uri or f"dataframe-{sha[:16]}",
+        "sha256": sha,
+        "rows": int(len(frame)),
+        "columns": [str(c) for c in frame.columns],
+        "profile": profile_dataframe(frame),
+    }
