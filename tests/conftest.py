@@ -15,16 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from tests.helpers import admin_token_of, settings_for
 
 from modelsteward.api.server import serve_in_thread
-from modelsteward.config import Settings
 from modelsteward.context import Steward
-from modelsteward.governance.identity import (
-    SYSTEM,
-    create_user,
-    ensure_bootstrap_admin,
-    issue_token,
-)
+from modelsteward.governance.identity import ensure_bootstrap_admin
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -64,13 +59,6 @@ def pg_database(pg_server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def settings_for(home: Path, db_url: str | None = None, **extra: str) -> Settings:
-    env = {"STEWARD_HOME": str(home), **extra}
-    if db_url:
-        env["STEWARD_DB_URL"] = db_url
-    return Settings.from_env(env)
-
-
 @pytest.fixture
 def steward(tmp_path: Path) -> Iterator[Steward]:
     """An embedded-default instance (SQLite) in a temporary STEWARD_HOME."""
@@ -88,17 +76,6 @@ def any_steward(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stew
     ensure_bootstrap_admin(instance)
     yield instance
     instance.close()
-
-
-def admin_token_of(instance: Steward) -> str:
-    return instance.settings.admin_token_path.read_text().strip()
-
-
-def token_for(instance: Steward, role: str, name: str | None = None) -> str:
-    """Create a user with ``role`` and return a fresh token for it."""
-    user = name or f"{role.replace('-', '')}{uuid.uuid4().hex[:6]}"
-    create_user(instance, SYSTEM, user, role)
-    return issue_token(instance, SYSTEM, user, "test")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,10 @@ import numpy as np
 import pandas as pd
 import skops.io
 from sklearn.linear_model import LogisticRegression
+
+from modelsteward.config import Settings
+from modelsteward.context import Steward
+from modelsteward.governance.identity import SYSTEM, create_user, issue_token
 
 
 def training_frame(rows: int = 80, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -41,3 +46,21 @@ def upload(path: Path, name: str | None = None) -> tuple[str, tuple[str, bytes, 
 
 def sklearn_spec(**extra: Any) -> dict[str, Any]:
     return {"flavor": "sklearn", "files": [{"role": "model", "name": "model.skops"}], **extra}
+
+
+def settings_for(home: Path, db_url: str | None = None, **extra: str) -> Settings:
+    env = {"STEWARD_HOME": str(home), **extra}
+    if db_url:
+        env["STEWARD_DB_URL"] = db_url
+    return Settings.from_env(env)
+
+
+def admin_token_of(instance: Steward) -> str:
+    return instance.settings.admin_token_path.read_text().strip()
+
+
+def token_for(instance: Steward, role: str, name: str | None = None) -> str:
+    """Create a user with ``role`` and return a fresh token for it."""
+    user = name or f"{role.replace('-', '')}{uuid.uuid4().hex[:6]}"
+    create_user(instance, SYSTEM, user, role)
+    return issue_token(instance, SYSTEM, user, "test")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi.routing import APIRoute
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 
 from modelsteward.api.app import create_app
 from modelsteward.api.policy import Policy, Public
@@ -23,10 +23,19 @@ def _has_policy(route: APIRoute) -> bool:
     return False
 
 
+def _all_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """Flatten routers included into others (FastAPI keeps them nested)."""
+    flat: list[BaseRoute] = []
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        flat.extend(_all_routes(nested.routes) if nested is not None else [route])
+    return flat
+
+
 def test_every_route_has_an_explicit_policy(steward: Steward) -> None:
     app = create_app(steward)
     missing = []
-    for route in app.routes:
+    for route in _all_routes(app.routes):
         if isinstance(route, Mount):
             assert route.path == "/static", f"unexpected mount {route.path}"
             continue

@@ -14,8 +14,14 @@ from modelsteward.registry.specs import ModelSpec
 
 
 def test_created_model_is_found_with_its_fields(any_api: httpx.Client) -> None:
-    body = {"name": "churn", "owner": "ana", "team": "growth", "risk_tier": "high",
-            "use_case": "retention offers", "tags": {"domain": "marketing"}}
+    body = {
+        "name": "churn",
+        "owner": "ana",
+        "team": "growth",
+        "risk_tier": "high",
+        "use_case": "retention offers",
+        "tags": {"domain": "marketing"},
+    }
     created = any_api.post("/api/v1/models", json=body)
     assert created.status_code == 201
     model = any_api.get("/api/v1/models/churn").json()
@@ -39,10 +45,16 @@ def test_exactly_one_of_32_concurrent_creates_wins(any_api: httpx.Client, any_se
 
 def test_search_filters_and_pages(any_steward: Steward) -> None:
     for i in range(12):
-        create_model(any_steward, SYSTEM, ModelSpec(
-            name=f"fraud-{i:02d}", owner="ana" if i % 2 else "bo",
-            risk_tier="high" if i < 4 else "low", tags={"domain": "payments" if i < 6 else "cards"},
-        ))
+        create_model(
+            any_steward,
+            SYSTEM,
+            ModelSpec(
+                name=f"fraud-{i:02d}",
+                owner="ana" if i % 2 else "bo",
+                risk_tier="high" if i < 4 else "low",
+                tags={"domain": "payments" if i < 6 else "cards"},
+            ),
+        )
     assert search_models(any_steward, owner="ana").total == 6
     assert search_models(any_steward, risk_tier="high").total == 4
     assert search_models(any_steward, tag="domain=cards").total == 6
@@ -67,11 +79,15 @@ def test_update_and_archive_are_audited_and_nothing_is_deleted(api: httpx.Client
     assert api.get("/api/v1/models", params={"status": "archived"}).json()["total"] == 1
     assert api.post("/api/v1/models/pricing/archive").status_code == 409
     assert api.post("/api/v1/models/pricing/restore").json()["status"] == "active"
-    actions = [e["action"] for e in api.get("/api/v1/audit", params={"object_id": "pricing"}).json()]
+    actions = [
+        e["action"] for e in api.get("/api/v1/audit", params={"object_id": "pricing"}).json()
+    ]
     assert actions == ["model.restored", "model.archived", "model.updated", "model.created"]
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", "a\x00b", "x" * 10_000, "tab\tname", "", ".hidden"])
+@pytest.mark.parametrize(
+    "name", ["../x", "a/b", "a\x00b", "x" * 10_000, "tab\tname", "", ".hidden"]
+)
 def test_hostile_model_names_are_refused(api: httpx.Client, name: str) -> None:
     response = api.post("/api/v1/models", json={"name": name})
     assert response.status_code == 422
@@ -88,12 +104,16 @@ def test_unknown_model_is_404_with_json(api: httpx.Client) -> None:
 
 def test_deeply_nested_json_is_refused_cleanly(api: httpx.Client) -> None:
     deep = "[" * 100_000 + "]" * 100_000
-    response = api.post("/api/v1/models", content=deep, headers={"content-type": "application/json"})
+    response = api.post(
+        "/api/v1/models", content=deep, headers={"content-type": "application/json"}
+    )
     assert response.status_code in (400, 422)
     assert "error" in response.json()
 
 
 def test_malformed_json_is_a_clear_error(api: httpx.Client) -> None:
-    response = api.post("/api/v1/models", content=b"{not json", headers={"content-type": "application/json"})
+    response = api.post(
+        "/api/v1/models", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code in (400, 422)
     assert response.json()["error"]["message"]

@@ -39,17 +39,18 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(db: Database) -> None:
-    """Run pending migrations under a cross-process lock; a no-op when up to date."""
+def upgrade(db: Database) -> bool:
+    """Run pending migrations under a cross-process lock; True when this call migrated."""
     with db.engine.connect() as conn:
         if current_revision(conn) == head_revision():
-            return
+            return False
     with _migration_lock(db), db.engine.begin() as conn:
         if current_revision(conn) == head_revision():
-            return
+            return False
         cfg = alembic_config(db.url)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+        return True
 
 
 @contextmanager

@@ -1,0 +1,61 @@
+"""The audit trail is append-only and hash-chained: tampering is detected where it happened."""
+
+from __future__ import annotations
+
+import contextlib
+
+from sqlalchemy import text
+
+from modelsteward.context import Steward
+from modelsteward.governance.audit import verify_chain
+from modelsteward.governance.identity import SYSTEM
+from modelsteward.registry.models import create_model, update_model
+from modelsteward.registry.specs import ModelSpec, ModelUpdate
+
+
+def _some_history(steward: Steward) -> None:
+    for name in ("a", "b", "c"):
+        create_model(steward, SYSTEM, ModelSpec(name=name))
+    update_model(steward, SYSTEM, "b", ModelUpdate(owner="eve"))
+
+
+def test_every_change_writes_one_record_in_an_intact_chain(any_steward: Steward) -> None:
+    _some_history(any_steward)
+    with any_steward.db.read() as session:
+        report = verify_chain(session)
+    assert report.ok and report.checked == 5  # the bootstrap admin + 4 changes
+
+
+def test_an_edited_record_is_reported(any_steward: Steward) -> None:
+    _some_history(any_steward)
+    with any_steward.db.write() as session:
+        session.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
+    with any_steward.db.read() as session:
+        report = verify_chain(session)
+    assert (report.ok, report.broken_at) == (False, 3)
+
+
+def test_a_deleted_record_is_reported(any_steward: Steward) -> None:
+    _some_history(any_steward)
+    with any_steward.db.write() as session:
+        session.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    with any_steward.db.read() as session:
+        report = verify_chain(session)
+    assert (report.ok, report.broken_at, report.reason) == (False, 2, "record missing")
+
+
+def test_a_failed_change_leaves_no_record(steward: Steward) -> None:
+    create_model(steward, SYSTEM, ModelSpec(name="a"))
+    with contextlib.suppress(Exception):
+        create_model(steward, SYSTEM, ModelSpec(name="a"))
+    with steward.db.read() as session:
+        assert verify_chain(session).checked == 2
+
+
+def test_events_are_published_after_commit(steward: Steward) -> None:
+    seen = []
+    steward.bus.subscribe("model.created", seen.append)
+    create_model(steward, SYSTEM, ModelSpec(name="a", owner="ana"))
+    assert [(e.name, e.object_id, e.payload["owner"]) for e in seen] == [
+        ("model.created", "a", "ana")
+    ]
