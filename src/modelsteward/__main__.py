@@ -1,0 +1,5 @@
+"""``python -m modelsteward`` is the ``steward`` command."""
+
+from modelsteward.cli.main import main
+
+main()

@@ -1,0 +1,118 @@
+"""The ``steward`` command: tables for people, --json for scripts, one line and an exit code on error."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelsteward.context import Steward
+from tests.helpers import admin_token_of, skops_file
+
+
+def steward_cli(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "modelsteward", *args],
+        env={**os.environ, "COLUMNS": "200", **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def env(steward: Steward, server: str) -> dict[str, str]:
+    return {"STEWARD_URL": server, "STEWARD_TOKEN": admin_token_of(steward)}
+
+
+def test_register_list_show_alias_download(env: dict[str, str], tmp_path: Path) -> None:
+    model = skops_file(tmp_path / "m")
+    out = steward_cli(
+        "models",
+        "register",
+        "churn",
+        "--file",
+        str(model),
+        "--flavor",
+        "sklearn",
+        "--metric",
+        "auc=0.91",
+        "--param",
+        "C=1",
+        "--tag",
+        "team=growth",
+        "--owner",
+        "ana",
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "registered churn version 1" in out.stdout
+    listed = json.loads(steward_cli("models", "list", "--json", env=env).stdout)
+    assert [m["name"] for m in listed["items"]] == ["churn"] and listed["items"][0][
+        "owner"
+    ] == "ana"
+    table = steward_cli("models", "list", env=env).stdout
+    assert "churn" in table and "ana" in table
+    assert steward_cli("models", "alias", "churn", "champion", "1", env=env).returncode == 0
+    shown = json.loads(
+        steward_cli("models", "show", "churn", "--version", "champion", "--json", env=env).stdout
+    )
+    assert shown["metrics"] == {"auc": 0.91} and shown["aliases"] == ["champion"]
+    assert "auc" in steward_cli("models", "show", "churn", env=env).stdout
+    target = tmp_path / "download"
+    assert (
+        steward_cli(
+            "models", "download", "churn", "champion", "--out", str(target), env=env
+        ).returncode
+        == 0
+    )
+    assert (target / "model.skops").read_bytes() == model.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("models", "show", "ghost"), 4, "model 'ghost' not found"),
+        (("models", "create", "../evil"), 2, "invalid model name"),
+        (("models", "alias", "ghost", "champion", "1"), 4, "not found"),
+        (("models", "register", "x", "--file", "/etc/hostname", "--flavor", "sklearn"), 2, ""),
+        (("models", "list", "--risk-tier", "extreme"), 2, "risk_tier"),
+    ],
+)
+def test_errors_are_one_line_and_a_nonzero_exit(
+    env: dict[str, str], args: tuple[str, ...], code: int, message: str
+) -> None:
+    out = steward_cli(*args, env=env)
+    assert out.returncode == code, (out.stdout, out.stderr)
+    assert out.stderr.startswith("error:") and message in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_wrong_token_is_refused(env: dict[str, str]) -> None:
+    out = steward_cli("models", "list", env={**env, "STEWARD_TOKEN": "stw_wrong"})
+    assert out.returncode == 3 and "invalid or revoked token" in out.stderr
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.skipif(not _port_free(8080), reason="a server already answers on :8080")
+def test_without_a_server_the_cli_runs_the_embedded_one(tmp_path: Path) -> None:
+    env = {"STEWARD_HOME": str(tmp_path / "home"), "STEWARD_URL": "", "STEWARD_TOKEN": ""}
+    env_clean = {k: v for k, v in env.items() if v}
+    for key in ("STEWARD_URL", "STEWARD_TOKEN"):
+        os.environ.pop(key, None)
+    assert steward_cli("models", "create", "local", "--owner", "me", env=env_clean).returncode == 0
+    assert (tmp_path / "home" / "admin.token").stat().st_mode & 0o777 == 0o600
+    listed = json.loads(steward_cli("models", "list", "--json", env=env_clean).stdout)
+    assert listed["total"] == 1
