@@ -116,3 +116,46 @@ def test_without_a_server_the_cli_runs_the_embedded_one(tmp_path: Path) -> None:
     assert (tmp_path / "home" / "admin.token").stat().st_mode & 0o777 == 0o600
     listed = json.loads(steward_cli("models", "list", "--json", env=env_clean).stdout)
     assert listed["total"] == 1
+
+
+def test_export_to_a_second_instance_that_trusts_the_first(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from modelsteward.api.server import serve_in_thread
+    from modelsteward.governance.identity import ensure_bootstrap_admin
+    from tests.helpers import settings_for
+
+    model = skops_file(tmp_path / "m")
+    steward_cli("models", "register", "churn", "--file", str(model), "--flavor", "sklearn", env=env)
+    bundle = tmp_path / "churn.bundle"
+    assert (
+        steward_cli("models", "export", "churn", "1", "--out", str(bundle), env=env).returncode == 0
+    )
+    source_key = json.loads(steward_cli("keys", "show", "--json", env=env).stdout)["instance"]
+
+    prod = Steward(settings_for(tmp_path / "prod"))
+    ensure_bootstrap_admin(prod)
+    with serve_in_thread(prod) as url:
+        prod_env = {"STEWARD_URL": url, "STEWARD_TOKEN": admin_token_of(prod)}
+        refused = steward_cli("models", "import", str(bundle), env=prod_env)
+        assert refused.returncode == 6 and "untrusted" in refused.stderr
+        assert steward_cli("keys", "trust", "dev", source_key, env=prod_env).returncode == 0
+        imported = steward_cli("models", "import", str(bundle), "--json", env=prod_env)
+        assert imported.returncode == 0, imported.stderr
+        assert json.loads(imported.stdout)["files"][0]["size"] == model.stat().st_size
+    prod.close()
+
+
+def test_fsck_reports_a_corrupted_artifact(
+    steward: Steward, env: dict[str, str], tmp_path: Path
+) -> None:
+    model = skops_file(tmp_path / "m")
+    steward_cli("models", "register", "churn", "--file", str(model), "--flavor", "sklearn", env=env)
+    home = {"STEWARD_HOME": str(steward.settings.home)}
+    clean = steward_cli("fsck", env=home)
+    assert clean.returncode == 0 and "store intact" in clean.stdout
+    (blob,) = list(steward.settings.home.glob("artifacts/blobs/*/*/*"))
+    blob.write_bytes(blob.read_bytes()[:-10] + b"0123456789")
+    damaged = steward_cli("fsck", "--json", env=home)
+    assert damaged.returncode == 6
+    assert json.loads(damaged.stdout)["corrupt"][0]["model"] == "churn"

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from modelsteward import __version__
 from modelsteward.api.errors import install_error_handlers
 from modelsteward.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from modelsteward.api.routes import aliases, audit, models, system, users, versions
+from modelsteward.api.routes import aliases, audit, bundles, models, system, users, versions
 from modelsteward.context import Steward
 from modelsteward.governance.identity import ensure_bootstrap_admin
 
@@ -46,6 +46,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         models.router,
         versions.router,
         aliases.router,
+        bundles.router,
         users.router,
         audit.router,
     ):

@@ -119,6 +119,28 @@ class Client:
             written.append(target)
         return written
 
+    def export_bundle(self, name: str, ref: int | str, dest: str | Path) -> Path:
+        """Write a version as one signed bundle file."""
+        target = Path(dest)
+        with self._http.stream("GET", f"/api/v1/models/{name}/versions/{ref}/bundle") as response:
+            if not response.is_success:
+                response.read()
+                raise_for_error(response)
+            with open(target, "wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return target
+
+    def import_bundle(self, path: str | Path) -> dict[str, Any]:
+        """Verify and import a bundle exported by an instance this one trusts."""
+        with open(path, "rb") as handle:
+            return self._call(  # type: ignore[no-any-return]
+                "POST",
+                "/api/v1/bundles",
+                content=handle,
+                headers={"content-type": "application/octet-stream"},
+            )
+
     def register_files(
         self, name: str, spec: Mapping[str, Any], files: Mapping[str, str | Path]
     ) -> dict[str, Any]:

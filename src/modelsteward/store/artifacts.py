@@ -79,6 +79,7 @@ class ArtifactStore:
             final = self._blob_path(sha256)
             if self.fs.exists(final):
                 self.fs.rm(staging)
+                self.fs.touch(final, truncate=False)  # fresh again: fsck --gc spares it
             else:
                 self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
                 self.fs.mv(staging, final)
