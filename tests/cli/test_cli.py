@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import admin_token_of, skops_file
 
 from modelsteward.context import Steward
-from tests.helpers import admin_token_of, skops_file
 
 
 def steward_cli(
@@ -121,9 +121,10 @@ def test_without_a_server_the_cli_runs_the_embedded_one(tmp_path: Path) -> None:
 def test_export_to_a_second_instance_that_trusts_the_first(
     env: dict[str, str], tmp_path: Path
 ) -> None:
+    from tests.helpers import settings_for
+
     from modelsteward.api.server import serve_in_thread
     from modelsteward.governance.identity import ensure_bootstrap_admin
-    from tests.helpers import settings_for
 
     model = skops_file(tmp_path / "m")
     steward_cli("models", "register", "churn", "--file", str(model), "--flavor", "sklearn", env=env)
