@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import admin_token_of
+
 from modelsteward.cli.main import app
 from modelsteward.context import Steward
-from tests.helpers import admin_token_of
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers import admin_token_of, fitted_model, training_frame
 
 from modelsteward import Client, Conflict, NotFound, UntrustedArtifact
 from modelsteward.context import Steward
 from modelsteward.registry.loading import load_model
-from tests.helpers import admin_token_of, fitted_model, training_frame
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.helpers import settings_for, sklearn_spec, skops_file, upload, version_form
 
 from modelsteward.context import Steward
 from modelsteward.governance.audit import verify_chain
 from modelsteward.store.tables import Model, ModelVersion
-from tests.helpers import settings_for, skops_file, sklearn_spec, upload, version_form
 
 SECONDS = float(os.environ.get("STEWARD_RELIABILITY_SECONDS", "60"))
 WRITERS = 16
