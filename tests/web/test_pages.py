@@ -89,6 +89,20 @@ def test_password_login_issues_a_web_session_token(
     assert "dana" in page.text and "data-scientist" in page.text
 
 
+def test_signing_out_revokes_the_web_session_token(
+    steward: Steward, anonymous: httpx.Client
+) -> None:
+    create_user(steward, SYSTEM, "dana", "viewer", password="correct horse")
+    anonymous.post("/login", data={"username": "dana", "password": "correct horse", "next": "/"})
+    session_token = anonymous.cookies[SESSION_COOKIE]
+    anonymous.post("/logout")
+    api = anonymous.get("/api/v1/whoami", headers={"Authorization": f"Bearer {session_token}"})
+    assert api.status_code == 401
+    assert (
+        list_events(steward, object_type="user", object_id="dana")[0]["action"] == "token.revoked"
+    )
+
+
 def test_wrong_password_shows_the_form_again_with_401(
     steward: Steward, anonymous: httpx.Client
 ) -> None:

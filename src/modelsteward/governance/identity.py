@@ -122,6 +122,21 @@ def revoke_tokens(steward: Steward, actor: Principal, user_name: str) -> int:
     return len(tokens)
 
 
+def revoke_session(steward: Steward, token: str) -> bool:
+    """Revoke the one token a web session signed in with; False when it was not valid."""
+    with steward.change(SYSTEM.name) as change:
+        row = change.session.execute(
+            select(Token, User.name)
+            .join(User, User.id == Token.user_id)
+            .where(Token.token_hash == hash_token(token), Token.revoked_at.is_(None))
+        ).first()
+        if row is None or row[0].name != "web-session":
+            return False
+        row[0].revoked_at = datetime.now(UTC)
+        change.record("token.revoked", "user", row[1], after={"token_name": "web-session"})
+    return True
+
+
 def list_users(steward: Steward) -> list[dict[str, str]]:
     with steward.db.read() as session:
         return [

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from modelsteward.errors import InvalidInput
 from modelsteward.registry.names import check_relative_file_name
 from modelsteward.store.artifacts import ArtifactStore
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def safe_join(root: Path, relative: str) -> Path:
@@ -23,7 +32,7 @@ def materialize(store: ArtifactStore, files: list[dict[str, Any]], root: Path) -
     placed: dict[str, Path] = {}
     for entry in files:
         target = safe_join(root, entry["name"])
-        if not target.exists():
+        if not target.exists() or file_sha256(target) != entry["sha256"]:
             store.copy_to(entry["sha256"], target)
         placed[entry["name"]] = target
     return placed

@@ -18,6 +18,7 @@ from modelsteward.governance.identity import (
     authenticate_password,
     authenticate_token,
     issue_token,
+    revoke_session,
 )
 from modelsteward.web.errors import safe_next
 from modelsteward.web.rendering import SECURITY_HEADERS, render
@@ -98,6 +99,13 @@ def logout_form(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    """Clears the cookie; a session token issued by password sign-in is also revoked.
+
+    A pasted API token is the user's own credential and stays valid.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        revoke_session(request.app.state.steward, token)
     response = RedirectResponse("/login?signed_out=1", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
