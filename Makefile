@@ -58,6 +58,7 @@ $(INSTALLED): pyproject.toml
 
 test: install test-deps
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
 	scripts/with-postgres.sh $(BIN)/pytest -q
 
 # Python's playwright cannot download its own browser here: the tests launch Debian's

@@ -52,3 +52,12 @@ def test_every_cli_command_in_the_readme_exists() -> None:
                     break
                 assert word in group.commands, f"README mentions unknown command: {line}"
                 group = group.commands[word]
+
+
+def test_every_setting_is_documented() -> None:
+    source = Path(__file__).resolve().parents[1] / "src" / "modelsteward"
+    names = set()
+    for path in source.rglob("*.py"):
+        names |= set(re.findall(r"\"(STEWARD_[A-Z_]+)\"", path.read_text()))
+    undocumented = sorted(n for n in names if f"`{n}`" not in README.read_text())
+    assert not undocumented, f"settings missing from the README: {undocumented}"

@@ -17,7 +17,7 @@ SESSION_COOKIE = "steward_session"
 
 
 def steward_of(request: Request) -> Steward:
-    return request.app.state.steward  # type: ignore[no-any-return]
+    return request.app.state.steward
 
 
 def bearer_token(request: Request) -> str | None:

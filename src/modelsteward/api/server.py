@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from modelsteward.api.app import create_app
 from modelsteward.context import Steward
 
 
-def app_factory():  # type: ignore[no-untyped-def]
+def app_factory() -> FastAPI:
     """Import string target for multi-worker uvicorn (``--workers N``)."""
     return create_app()
 

@@ -55,13 +55,11 @@ def _screening(client: Client, say: Progress) -> None:
         description="Screens biopsy features for malignancy.",
         tags={"domain": "health", "regulated": "yes"},
     )
-    for version, (model, params) in enumerate(
-        [
-            (make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)), {"C": 1.0}),
-            (GradientBoostingClassifier(random_state=7, n_estimators=80), {"n_estimators": 80}),
-        ],
-        start=1,
-    ):
+    candidates: list[tuple[Any, dict[str, Any]]] = [
+        (make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)), {"C": 1.0}),
+        (GradientBoostingClassifier(random_state=7, n_estimators=80), {"n_estimators": 80}),
+    ]
+    for version, (model, params) in enumerate(candidates, start=1):
         model.fit(x_train, y_train)
         proba = model.predict_proba(x_test)[:, 1]
         client.register(

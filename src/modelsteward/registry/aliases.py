@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, NotFound
@@ -18,6 +19,12 @@ from modelsteward.registry.names import check_alias
 from modelsteward.registry.versions import resolve_version
 from modelsteward.registry.views import AliasChangeView
 from modelsteward.store.tables import Alias, AliasChange, ModelVersion
+
+
+def _number(session: Session, version_id: int) -> int:
+    number = session.scalar(select(ModelVersion.version).where(ModelVersion.id == version_id))
+    assert number is not None  # the foreign key guarantees the row
+    return number
 
 
 def set_alias(
@@ -33,7 +40,7 @@ def set_alias(
         current = session.scalar(
             select(Alias).where(Alias.model_id == model.id, Alias.alias == alias)
         )
-        previous = session.get(ModelVersion, current.version_id).version if current else None
+        previous = _number(session, current.version_id) if current else None
         if previous == target.version:
             raise Conflict(f"alias {alias!r} already points to version {target.version}")
         if current is None:
@@ -72,7 +79,7 @@ def remove_alias(
         )
         if current is None:
             raise NotFound(f"model {model_name!r} has no alias {alias!r}")
-        previous = session.get(ModelVersion, current.version_id).version
+        previous = _number(session, current.version_id)
         session.delete(current)
         record = AliasChange(
             model_id=model.id,

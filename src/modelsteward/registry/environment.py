@@ -10,7 +10,7 @@ from typing import Any
 def capture_dependencies() -> dict[str, Any]:
     packages: dict[str, str] = {}
     for dist in distributions():
-        name = dist.metadata.get("Name")
+        name = dist.name
         if name and dist.version:
             packages[name.lower()] = dist.version[:64]
     return {"python": platform.python_version(), "packages": dict(sorted(packages.items()))}

@@ -7,6 +7,7 @@ versions, aliases and audit trail.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -120,7 +121,7 @@ def search_models(
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     if offset < 0:
         raise InvalidInput("offset must not be negative")
-    query: Select[tuple[Model]] = select(Model)
+    query = select(Model)
     if q:
         pattern = f"%{_escape_like(q[:128])}%"
         query = query.where(
@@ -151,7 +152,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _ids_with_tag(session: Session, query: Select[tuple[Model]], tag: str) -> list[int]:
+def _ids_with_tag(session: Session, query: Select[Any], tag: str) -> list[int]:
     """Tags are a JSON document; match in Python over the already-filtered candidates."""
     key, _, value = tag.partition("=")
     rows = session.execute(

@@ -112,7 +112,7 @@ def register_version(
             f"uploaded files do not match the manifest (missing: {sorted(missing)[:5]}, "
             f"unexpected: {sorted(extra)[:5]})"
         )
-    files = [
+    files: list[dict[str, Any]] = [
         {"role": f.role, "name": f.name, "sha256": blobs[f.name].sha256, "size": blobs[f.name].size}
         for f in spec.files
     ]

@@ -52,50 +52,50 @@ class Client:
 
     # -- inventory ---------------------------------------------------------------
     def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
-        return self._call("POST", "/api/v1/models", json={"name": name, **fields})  # type: ignore[no-any-return]
+        return self._call("POST", "/api/v1/models", json={"name": name, **fields})
 
     def get_model(self, name: str) -> dict[str, Any]:
-        return self._call("GET", f"/api/v1/models/{name}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/models/{name}")
 
     def list_models(self, **filters: Any) -> dict[str, Any]:
         """Filters: q, tag, owner, risk_tier, alias, status, limit, offset."""
         params = {k: v for k, v in filters.items() if v is not None}
-        return self._call("GET", "/api/v1/models", params=params)  # type: ignore[no-any-return]
+        return self._call("GET", "/api/v1/models", params=params)
 
     def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
-        return self._call("PATCH", f"/api/v1/models/{name}", json=fields)  # type: ignore[no-any-return]
+        return self._call("PATCH", f"/api/v1/models/{name}", json=fields)
 
     def archive(self, name: str, version: int | None = None) -> dict[str, Any]:
         path = f"/api/v1/models/{name}" + (f"/versions/{version}" if version else "")
-        return self._call("POST", path + "/archive")  # type: ignore[no-any-return]
+        return self._call("POST", path + "/archive")
 
     def restore(self, name: str, version: int | None = None) -> dict[str, Any]:
         path = f"/api/v1/models/{name}" + (f"/versions/{version}" if version else "")
-        return self._call("POST", path + "/restore")  # type: ignore[no-any-return]
+        return self._call("POST", path + "/restore")
 
     # -- versions ----------------------------------------------------------------
     def list_versions(self, name: str) -> list[dict[str, Any]]:
-        return self._call("GET", f"/api/v1/models/{name}/versions")  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/models/{name}/versions")
 
     def get_version(self, name: str, ref: int | str = "latest") -> dict[str, Any]:
         if ref == "latest":
             ref = self.get_model(name)["latest_version"]
-        return self._call("GET", f"/api/v1/models/{name}/versions/{ref}")  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/models/{name}/versions/{ref}")
 
     def set_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
-        return self._call(  # type: ignore[no-any-return]
+        return self._call(
             "PUT", f"/api/v1/models/{name}/aliases/{alias}", json={"version": version}
         )
 
     def remove_alias(self, name: str, alias: str) -> dict[str, Any]:
-        return self._call("DELETE", f"/api/v1/models/{name}/aliases/{alias}")  # type: ignore[no-any-return]
+        return self._call("DELETE", f"/api/v1/models/{name}/aliases/{alias}")
 
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         params = {"alias": alias} if alias else {}
-        return self._call("GET", f"/api/v1/models/{name}/aliases", params=params)  # type: ignore[no-any-return]
+        return self._call("GET", f"/api/v1/models/{name}/aliases", params=params)
 
     def grant_trust(self, name: str, version: int, reason: str) -> dict[str, Any]:
-        return self._call(  # type: ignore[no-any-return]
+        return self._call(
             "POST", f"/api/v1/models/{name}/versions/{version}/trust", json={"reason": reason}
         )
 
@@ -134,7 +134,7 @@ class Client:
     def import_bundle(self, path: str | Path) -> dict[str, Any]:
         """Verify and import a bundle exported by an instance this one trusts."""
         with open(path, "rb") as handle:
-            return self._call(  # type: ignore[no-any-return]
+            return self._call(
                 "POST",
                 "/api/v1/bundles",
                 content=handle,
@@ -153,7 +153,7 @@ class Client:
                 )
                 for file_name, path in files.items()
             ]
-            return self._call(  # type: ignore[no-any-return]
+            return self._call(
                 "POST",
                 f"/api/v1/models/{name}/versions",
                 data={"spec": json.dumps(spec, default=str)},

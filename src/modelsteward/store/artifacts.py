@@ -103,7 +103,7 @@ class ArtifactStore:
         path = self._blob_path(sha256)
         if not self.fs.exists(path):
             raise NotFound(f"artifact {sha256} is missing from the artifact store")
-        return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+        return self.fs.open(path, "rb")
 
     def iter_bytes(self, sha256: str) -> Iterator[bytes]:
         with self.open(sha256) as handle:
