@@ -160,3 +160,16 @@ def test_fsck_reports_a_corrupted_artifact(
     damaged = steward_cli("fsck", "--json", env=home)
     assert damaged.returncode == 6
     assert json.loads(damaged.stdout)["corrupt"][0]["model"] == "churn"
+
+
+def test_import_mlflow_registers_the_model_folder(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.registry.test_mlflow_import import skops_dir
+
+    folder = skops_dir(tmp_path / "mlflow-model")
+    out = steward_cli("import-mlflow", str(folder), "--name", "from-mlflow", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    version = json.loads(out.stdout)
+    assert version["flavor"] == "sklearn" and version["input_schema"]["columns"]
+    assert version["metadata"]["mlflow"]["run_id"]
+    refused = steward_cli("import-mlflow", str(tmp_path), "--name", "nothing", env=env)
+    assert refused.returncode == 2 and "MLmodel" in refused.stderr
