@@ -17,11 +17,7 @@ from typing import Any
 import httpx
 
 from modelsteward.errors import InvalidInput, NotFound
-from modelsteward.registry.environment import capture_dependencies
-from modelsteward.registry.flavors.base import flavor_for, get_flavor
 from modelsteward.registry.materialize import safe_join
-from modelsteward.registry.profile import dataframe_sha256, profile_dataframe
-from modelsteward.registry.schema_inference import infer_schema
 from modelsteward.sdk.transport import default_token, default_url, raise_for_error
 
 _MODEL_FIELDS = ("description", "owner", "team", "use_case", "risk_tier", "tags")
@@ -189,6 +185,10 @@ class Client:
         Schemas are inferred from ``sample``; ``training_data`` (a DataFrame) is
         fingerprinted and profiled; dependencies are captured from this environment.
         """
+        from modelsteward.registry.environment import capture_dependencies
+        from modelsteward.registry.flavors.base import flavor_for, get_flavor
+        from modelsteward.registry.schema_inference import infer_schema
+
         unknown = set(model_fields) - set(_MODEL_FIELDS)
         if unknown:
             raise InvalidInput(f"unknown arguments: {', '.join(sorted(unknown))}")
@@ -242,6 +242,8 @@ def _head(sample: Any, rows: int = 5) -> Any:
 
 def _training_data_ref(data: Any, uri: str | None) -> dict[str, Any]:
     import pandas as pd
+
+    from modelsteward.registry.profile import dataframe_sha256, profile_dataframe
 
     if data is None:
         return {"uri": uri}
