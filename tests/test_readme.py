@@ -16,8 +16,12 @@ from modelsteward.context import Steward
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+DOCS = [README, *sorted((README.parent / "docs").glob("*.md"))]
+
+
+def _blocks(language: str, pages: list[Path] | None = None) -> list[str]:
+    text = "\n".join(page.read_text() for page in (pages or [README]))
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
 def test_the_sdk_example_runs_against_a_live_server(
@@ -37,11 +41,11 @@ def test_the_sdk_example_runs_against_a_live_server(
     assert (tmp_path / "iris" / "model.skops").exists()
 
 
-def test_every_cli_command_in_the_readme_exists() -> None:
+def test_every_cli_command_in_the_docs_exists() -> None:
     import typer.main
 
     command = typer.main.get_command(app)
-    for block in _blocks("console"):
+    for block in _blocks("console", DOCS):
         for line in block.splitlines():
             words = line.split("#")[0].split()
             if not words or words[0] != "steward":
