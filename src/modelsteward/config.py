@@ -21,6 +21,9 @@ class Settings:
     artifacts_url: str
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     trusted_types: tuple[str, ...] = field(default_factory=tuple)
+    logs_url: str = ""
+    log_flush_s: float = 1.0
+    serving_poll_s: float = 0.5
 
     @property
     def admin_token_path(self) -> Path:
@@ -50,4 +53,7 @@ class Settings:
             artifacts_url=artifacts,
             max_upload_bytes=max_upload,
             trusted_types=extra_types,
+            logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
+            log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
+            serving_poll_s=float(env.get("STEWARD_SERVING_POLL_SECONDS", "0.5")),
         )

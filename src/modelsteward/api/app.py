@@ -10,9 +10,21 @@ from fastapi import FastAPI
 from modelsteward import __version__
 from modelsteward.api.errors import install_error_handlers
 from modelsteward.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from modelsteward.api.routes import aliases, audit, bundles, models, system, users, versions
+from modelsteward.api.routes import (
+    aliases,
+    audit,
+    bundles,
+    deployments,
+    inference,
+    models,
+    observability,
+    system,
+    users,
+    versions,
+)
 from modelsteward.context import Steward
 from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.serving.service import Serving
 
 # Multipart framing and the spec field ride on top of the artifact bytes.
 _ENVELOPE_BYTES = 2 * 1024 * 1024
@@ -23,9 +35,13 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     steward = steward or Steward()
     ensure_bootstrap_admin(steward)
 
+    serving = Serving(steward)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        serving.start()
         yield
+        serving.stop()  # flushes the prediction log: a clean shutdown loses nothing
         if owned:
             steward.close()
 
@@ -40,6 +56,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.steward = steward
+    serving.attach(app)
     install_error_handlers(app)
     for router in (
         system.router,
@@ -47,6 +64,9 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         versions.router,
         aliases.router,
         bundles.router,
+        deployments.router,
+        inference.router,
+        observability.router,
         users.router,
         audit.router,
     ):

@@ -18,6 +18,9 @@ class Permission(StrEnum):
     TRUST_GRANT = "trust.grant"
     AUDIT_READ = "audit.read"
     USERS_ADMIN = "users.admin"
+    DEPLOY = "deployment.write"
+    PREDICT = "predict"
+    LABELS_WRITE = "labels.write"
 
 
 class Role(StrEnum):
@@ -26,6 +29,7 @@ class Role(StrEnum):
     OPERATOR = "operator"
     RISK_MANAGER = "risk-manager"
     ADMIN = "admin"
+    APPLICATION = "application"
 
 
 _READ = {Permission.INVENTORY_READ}
@@ -33,15 +37,21 @@ _READ = {Permission.INVENTORY_READ}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset(_READ),
     Role.DATA_SCIENTIST: frozenset(
-        _READ | {Permission.INVENTORY_WRITE, Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE}
+        _READ
+        | {Permission.INVENTORY_WRITE, Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE}
+        | {Permission.PREDICT}
     ),
     Role.OPERATOR: frozenset(
-        _READ | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
+        _READ
+        | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
+        | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
     ),
     Role.RISK_MANAGER: frozenset(
         _READ | {Permission.INVENTORY_ARCHIVE, Permission.TRUST_GRANT, Permission.AUDIT_READ}
     ),
     Role.ADMIN: frozenset(Permission),
+    # A consuming application: asks for predictions and posts ground truth, nothing else.
+    Role.APPLICATION: frozenset({Permission.PREDICT, Permission.LABELS_WRITE}),
 }
 
 

@@ -75,6 +75,20 @@ class Model(Base):
     )
 
 
+class ModelTag(Base):
+    """One tag of a model, so a tag filter is an indexed lookup.
+
+    A copy of ``models.tags`` (which views read whole), written by the same
+    transactions that write the model's tags.
+    """
+
+    __tablename__ = "model_tags"
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    __table_args__ = (Index("ix_model_tags_key_value", "key", "value"),)
+
+
 class ModelVersion(Base):
     __tablename__ = "model_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -116,6 +130,7 @@ class Alias(Base):
     __table_args__ = (
         UniqueConstraint("model_id", "alias", name="uq_alias_per_model"),
         Index("ix_aliases_alias", "alias"),
+        Index("ix_aliases_version_id", "version_id"),
     )
 
 
@@ -167,3 +182,70 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class Environment(Base):
+    """Where versions are served: staging, production..."""
+
+    __tablename__ = "environments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Deployment(Base):
+    """A served endpoint: one model in one environment, its routes set by revisions.
+
+    ``applied_revision`` is what serves; a newer pending revision is being rolled out.
+    """
+
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id"))
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    applied_revision: Mapped[int] = mapped_column(Integer, default=0)
+    last_revision: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("environment_id", "model_id", name="uq_model_per_env"),)
+
+
+class DeploymentRevision(Base):
+    """One requested state of a deployment's routes, and what became of it."""
+
+    __tablename__ = "deployment_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    strategy: Mapped[str] = mapped_column(String(16))
+    routes: Mapped[list[Any]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("deployment_id", "revision", name="uq_revision_number"),
+        Index("ix_revisions_status", "status"),
+    )
+
+
+class DeploymentStep(Base):
+    """One executed step of rolling out a revision (load, verify, smoke test...)."""
+
+    __tablename__ = "deployment_steps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_steps_deployment", "deployment_id", "revision"),)

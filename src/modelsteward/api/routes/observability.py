@@ -1,0 +1,50 @@
+"""/metrics (Prometheus) and /api/v1/deployments/{name}/labels (ground truth)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from modelsteward.api.policy import allow
+from modelsteward.api.routes.inference import json_body
+from modelsteward.errors import BadRequest
+from modelsteward.governance.identity import Principal
+from modelsteward.governance.roles import Permission
+from modelsteward.serving.deployments import get_deployment
+
+router = APIRouter(tags=["observability"])
+
+Reader = Annotated[Principal, Depends(allow(Permission.INVENTORY_READ))]
+Labeller = Annotated[Principal, Depends(allow(Permission.LABELS_WRITE))]
+FILE_TYPES = {
+    "text/csv": "csv",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+}
+
+
+@router.get("/metrics")
+def metrics(request: Request, who: Reader) -> Response:
+    body, content_type = request.app.state.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@router.post("/api/v1/deployments/{name}/labels", status_code=201)
+async def post_labels(name: str, request: Request, who: Labeller) -> dict[str, int]:
+    """JSON (one object or a list), or a CSV / Parquet file: request_id or key, and label."""
+    steward = request.app.state.steward
+    await run_in_threadpool(get_deployment, steward, name, 1)  # 404 for unknown deployments
+    store = request.app.state.labels
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in FILE_TYPES:
+        data = await request.body()
+        if not data:
+            raise BadRequest("the label file is empty")
+        count = await run_in_threadpool(store.post_file, name, data, FILE_TYPES[content_type])
+    else:
+        body = await json_body(request)
+        items = body if isinstance(body, list) else [body]
+        count = await run_in_threadpool(store.post, name, items)
+    return {"accepted": count}

@@ -1,0 +1,1 @@
+"""Execution environment: deployments, rollout steps, the serving runtime, traffic routing."""

@@ -1,0 +1,317 @@
+"""The prediction log: every served request as one Parquet row, written off the request path.
+
+``record`` only appends to an in-memory buffer; a daemon thread writes the buffer every
+``flush_interval_s`` (sooner once ``max_buffer`` records wait) as Parquet files under
+``deployment=<name>/hour=<YYYY-MM-DDTHH>/part-<uuid>.parquet``. The durability policy,
+what a crash can lose, is described in docs/serving-log.md.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import uuid
+from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import fsspec
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
+
+from modelsteward.errors import InvalidInput, Unavailable
+from modelsteward.registry.names import check_name
+
+ROUTES = frozenset({"champion", "challenger", "shadow", "direct"})
+BACKLOG_FACTOR = 4  # past max_buffer * this, record() flushes synchronously (backpressure)
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+FILE_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("at", TIMESTAMP),
+        ("model", pa.string()),
+        ("version", pa.int64()),
+        ("route", pa.string()),
+        ("inputs", pa.string()),
+        ("outputs", pa.string()),
+        ("n_rows", pa.int64()),
+        ("latency_ms", pa.float64()),
+        ("status", pa.int32()),
+        ("key", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+READ_SCHEMA = FILE_SCHEMA.insert(2, pa.field("deployment", pa.string()))
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One served request; ``inputs`` and ``outputs`` must not be mutated once recorded."""
+
+    request_id: str
+    at: datetime
+    deployment: str
+    model: str
+    version: int
+    route: str
+    inputs: list[dict[str, Any]]
+    outputs: list[Any]
+    latency_ms: float
+    status: int
+    key: str | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.deployment, what="deployment name")
+        texts_ok = isinstance(self.request_id, str) and isinstance(self.model, str)
+        ints_ok = type(self.version) is int and type(self.status) is int
+        lists_ok = isinstance(self.inputs, list) and isinstance(self.outputs, list)
+        optional_ok = all(v is None or isinstance(v, str) for v in (self.key, self.error))
+        number_ok = isinstance(self.latency_ms, int | float)
+        if not (texts_ok and ints_ok and lists_ok and optional_ok and number_ok):
+            raise InvalidInput("a prediction record has a field of the wrong type")
+        if self.route not in ROUTES:
+            raise InvalidInput(f"route must be one of {', '.join(sorted(ROUTES))}")
+        if not isinstance(self.at, datetime) or self.at.tzinfo is None:
+            raise InvalidInput("prediction time 'at' must carry a time zone (UTC)")
+
+
+def hour_of(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def aware(value: datetime | None, what: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(f"'{what}' must carry a time zone")
+    return value
+
+
+def write_parquet_atomically(fs: Any, directory: str, table: pa.Table) -> str:
+    """Write ``part-<uuid>.parquet`` under a hidden temporary name, then rename it."""
+    name = uuid.uuid4().hex
+    tmp, final = f"{directory}/.part-{name}.parquet.tmp", f"{directory}/part-{name}.parquet"
+    fs.makedirs(directory, exist_ok=True)
+    try:
+        if isinstance(fs, LocalFileSystem):
+            with open(tmp, "wb") as out:
+                pq.write_table(table, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+        else:
+            with fs.open(tmp, "wb") as out:
+                pq.write_table(table, out)
+            fs.mv(tmp, final)
+    except BaseException:
+        with suppress(Exception):
+            if fs.exists(tmp):
+                fs.rm(tmp)
+        raise
+    return final
+
+
+def part_files(fs: Any, directory: str) -> list[str]:
+    """Complete part files directly in ``directory`` (temporary files are hidden)."""
+    if not fs.isdir(directory):
+        return []
+    names = (str(p) for p in fs.ls(directory, detail=False))
+    return sorted(
+        p for p in names if p.rsplit("/", 1)[-1].startswith("part-") and p.endswith(".parquet")
+    )
+
+
+def duckdb_connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+class PredictionLog:
+    """Buffered, batched writer and reader of prediction records on a folder or fsspec URL."""
+
+    def __init__(self, root: str, *, flush_interval_s: float = 1.0, max_buffer: int = 10_000):
+        if flush_interval_s <= 0 or max_buffer < 1:
+            raise InvalidInput("flush_interval_s must be positive and max_buffer at least 1")
+        self.url = root.rstrip("/")
+        self.fs, path = fsspec.core.url_to_fs(self.url)
+        self.root = str(path).rstrip("/")
+        self.flush_interval_s, self.max_buffer = flush_interval_s, max_buffer
+        self._buffer: list[PredictionRecord] = []
+        self._lock = threading.Lock()  # guards the buffer; held for microseconds only
+        self._write_lock = threading.Lock()  # one writer at a time
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="steward-predlog", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def record(self, rec: PredictionRecord) -> None:
+        """Buffer one record; writes synchronously only when the writer is far behind or closed."""
+        with self._lock:
+            self._buffer.append(rec)
+            size, closed = len(self._buffer), self._closed
+        if closed or size >= self.max_buffer * BACKLOG_FACTOR:
+            try:
+                self.flush()
+            except Exception as exc:
+                raise Unavailable("the prediction log cannot write to its storage") from exc
+        elif size >= self.max_buffer:
+            self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._buffer)
+
+    def flush(self) -> int:
+        """Write every buffered record now; returns how many were written."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._buffer = self._buffer, []
+            if batch:
+                self._write(batch)
+            return len(batch)
+
+    def close(self) -> None:
+        """Stop the writer thread and flush what is left; safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+        atexit.unregister(self.close)
+        self.flush()
+
+    def __enter__(self) -> PredictionLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:
+                _log.exception("prediction log flush failed; the records stay buffered")
+                self._stop.wait(self.flush_interval_s)
+
+    def _write(self, batch: list[PredictionRecord]) -> None:
+        groups: dict[tuple[str, str], list[PredictionRecord]] = defaultdict(list)
+        for rec in batch:
+            groups[(rec.deployment, hour_of(rec.at))].append(rec)
+        done = 0
+        items = list(groups.items())
+        try:
+            for (deployment, hour), records in items:
+                directory = f"{self.root}/deployment={deployment}/hour={hour}"
+                write_parquet_atomically(self.fs, directory, _to_table(records))
+                done += 1
+        except BaseException:
+            unwritten = [rec for _, records in items[done:] for rec in records]
+            with self._lock:
+                self._buffer[:0] = unwritten
+            raise
+
+    def files(
+        self, deployment: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[str]:
+        """Part files of one deployment, pruned to the hours that overlap [since, until)."""
+        check_name(deployment, what="deployment name")
+        low = hour_of(since) if since is not None else None
+        high = hour_of(until) if until is not None else None
+        base = f"{self.root}/deployment={deployment}"
+        if not self.fs.isdir(base):
+            return []
+        found: list[str] = []
+        for entry in sorted(str(p) for p in self.fs.ls(base, detail=False)):
+            name = entry.rstrip("/").rsplit("/", 1)[-1]
+            hour = name.removeprefix("hour=")
+            if hour == name or (low and hour < low) or (high and hour > high):
+                continue
+            found += part_files(self.fs, entry.rstrip("/"))
+        return found
+
+    def read(
+        self, deployment: str, since: datetime | None = None, until: datetime | None = None
+    ) -> pa.Table:
+        """Flushed records of one deployment with ``since <= at < until``, oldest first."""
+        since, until = aware(since, "since"), aware(until, "until")
+        table = read_parts(self.fs, self.files(deployment, since, until), FILE_SCHEMA, since, until)
+        table = table.add_column(2, "deployment", pa.array([deployment] * len(table), pa.string()))
+        return table.sort_by([("at", "ascending"), ("request_id", "ascending")])
+
+
+def read_parts(
+    fs: Any,
+    files: list[str],
+    schema: pa.Schema,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pa.Table:
+    """Rows of ``files`` with ``since <= at < until``: DuckDB on local disk, Arrow elsewhere."""
+    if not files:
+        return schema.empty_table()
+    if isinstance(fs, LocalFileSystem):
+        where = ["TRUE"]
+        params: dict[str, object] = {"files": files}
+        if since is not None:
+            where.append('"at" >= $since')
+            params["since"] = since
+        if until is not None:
+            where.append('"at" < $until')
+            params["until"] = until
+        columns = ", ".join(f'"{name}"' for name in schema.names)
+        sql = (
+            f"SELECT {columns} FROM read_parquet($files, hive_partitioning = true, "
+            f"hive_types_autocast = false, union_by_name = true) WHERE {' AND '.join(where)}"
+        )
+        with duckdb_connection() as con:
+            return con.sql(sql, params=params).to_arrow_table().cast(schema)
+    condition = ds.scalar(True)
+    if since is not None:
+        condition &= ds.field("at") >= pa.scalar(since, TIMESTAMP)
+    if until is not None:
+        condition &= ds.field("at") < pa.scalar(until, TIMESTAMP)
+    dataset = ds.dataset(files, schema=schema, format="parquet", filesystem=fs)
+    return dataset.to_table(filter=condition)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_plain, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars become their Python value; anything else unknown becomes its text."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+def _to_table(records: list[PredictionRecord]) -> pa.Table:
+    columns: dict[str, list[Any]] = {
+        "request_id": [r.request_id for r in records],
+        "at": [r.at for r in records],
+        "model": [r.model for r in records],
+        "version": [r.version for r in records],
+        "route": [r.route for r in records],
+        "inputs": [_json(r.inputs) for r in records],
+        "outputs": [_json(r.outputs) for r in records],
+        "n_rows": [len(r.inputs) for r in records],
+        "latency_ms": [r.latency_ms for r in records],
+        "status": [r.status for r in records],
+        "key": [r.key for r in records],
+        "error": [r.error for r in records],
+    }
+    return pa.table(columns, schema=FILE_SCHEMA)

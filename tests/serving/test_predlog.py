@@ -1,0 +1,223 @@
+"""The prediction log keeps every acknowledged record, off the request path, partitioned by hour."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelsteward.errors import InvalidInput
+from modelsteward.serving import predlog
+from modelsteward.serving.predlog import PredictionLog, PredictionRecord
+
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def rec(
+    request_id: str, *, at: datetime = T0, deployment: str = "churn", **kw: Any
+) -> PredictionRecord:
+    fields: dict[str, Any] = {
+        "model": "churn-model",
+        "version": 3,
+        "route": "champion",
+        "inputs": [{"age": 40, "income": 51.5}],
+        "outputs": [0.73],
+        "latency_ms": 2.5,
+        "status": 200,
+        "key": f"customer-{request_id}",
+    }
+    fields.update(kw)
+    return PredictionRecord(request_id=request_id, at=at, deployment=deployment, **fields)
+
+
+@pytest.fixture(params=["local", "memory"])
+def root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "local":
+        return str(tmp_path / "logs")
+    return f"memory://predlog-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def log(root: str) -> Iterator[PredictionLog]:
+    log = PredictionLog(root, flush_interval_s=0.02)
+    yield log
+    log.close()
+
+
+def test_records_from_eight_threads_are_all_readable_after_close(root: str) -> None:
+    log = PredictionLog(root, flush_interval_s=0.01, max_buffer=50)
+    start = threading.Barrier(8)
+
+    def produce(worker: int) -> None:
+        start.wait()
+        for i in range(500):
+            log.record(rec(f"{worker}-{i}", at=T0 + timedelta(seconds=i)))
+
+    threads = [threading.Thread(target=produce, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.close()
+    ids = log.read("churn").column("request_id").to_pylist()
+    assert len(ids) == 8 * 500 and set(ids) == {f"{w}-{i}" for w in range(8) for i in range(500)}
+
+
+def test_close_writes_everything_buffered_and_can_be_called_twice(root: str) -> None:
+    log = PredictionLog(root, flush_interval_s=3600)
+    for i in range(25):
+        log.record(rec(str(i)))
+    assert log.pending() == 25 and log.read("churn").num_rows == 0
+    log.close()
+    log.close()
+    assert log.pending() == 0 and log.read("churn").num_rows == 25
+    log.record(rec("late"))  # after close a record is written at once, never dropped
+    assert "late" in log.read("churn").column("request_id").to_pylist()
+
+
+def test_rows_keep_every_field_with_inputs_and_outputs_as_json(log: PredictionLog) -> None:
+    log.record(rec("r1", inputs=[{"a": 1}, {"a": 2}], outputs=["x", "y"], status=500, error="boom"))
+    log.flush()
+    row = log.read("churn").to_pylist()[0]
+    assert row == {
+        "request_id": "r1",
+        "at": T0,
+        "deployment": "churn",
+        "model": "churn-model",
+        "version": 3,
+        "route": "champion",
+        "inputs": '[{"a":1},{"a":2}]',
+        "outputs": '["x","y"]',
+        "n_rows": 2,
+        "latency_ms": 2.5,
+        "status": 500,
+        "key": "customer-r1",
+        "error": "boom",
+    }
+
+
+def test_files_are_partitioned_by_deployment_and_hour(log: PredictionLog) -> None:
+    log.record(rec("a1", deployment="churn", at=T0 + timedelta(minutes=5)))
+    log.record(rec("a2", deployment="churn", at=T0 + timedelta(hours=1, minutes=5)))
+    log.record(rec("b1", deployment="fraud.v2", at=T0 + timedelta(minutes=59)))
+    log.flush()
+    relative = sorted(p.removeprefix(log.root + "/") for p in log.fs.find(log.root))
+    assert [p.rsplit("/", 1)[0] for p in relative] == [
+        "deployment=churn/hour=2024-05-01T10",
+        "deployment=churn/hour=2024-05-01T11",
+        "deployment=fraud.v2/hour=2024-05-01T10",
+    ]
+    assert all(p.rsplit("/", 1)[1].startswith("part-") and p.endswith(".parquet") for p in relative)
+    assert log.read("churn").column("request_id").to_pylist() == ["a1", "a2"]
+    assert log.read("fraud.v2").column("deployment").to_pylist() == ["fraud.v2"]
+    assert log.read("never-served").num_rows == 0
+
+
+def test_reading_a_time_window_includes_since_and_excludes_until(log: PredictionLog) -> None:
+    for minutes in range(0, 180, 15):
+        log.record(rec(f"m{minutes}", at=T0 + timedelta(minutes=minutes)))
+    log.flush()
+    window = log.read("churn", since=T0 + timedelta(minutes=45), until=T0 + timedelta(minutes=90))
+    assert window.column("request_id").to_pylist() == ["m45", "m60", "m75"]
+    assert log.read("churn", since=T0 + timedelta(hours=2)).num_rows == 4
+    assert log.read("churn", until=T0 + timedelta(minutes=1)).num_rows == 1
+    with pytest.raises(InvalidInput):
+        log.read("churn", since=datetime(2024, 5, 1, 10))
+
+
+def test_record_returns_at_once_while_a_flush_is_slow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writing, real_write = threading.Event(), predlog.write_parquet_atomically
+
+    def slow_write(*args: Any) -> str:
+        writing.set()
+        time.sleep(0.5)
+        return real_write(*args)
+
+    monkeypatch.setattr(predlog, "write_parquet_atomically", slow_write)
+    log = PredictionLog(str(tmp_path / "logs"), flush_interval_s=0.01)
+    log.record(rec("first"))
+    assert writing.wait(5)
+    records = [rec(str(i)) for i in range(10_000)]
+    started = time.perf_counter()
+    for record in records:
+        log.record(record)
+    elapsed = time.perf_counter() - started
+    log.close()
+    assert elapsed < 0.25, f"10 000 record() calls took {elapsed:.3f} s"
+    assert log.read("churn").num_rows == 10_001
+
+
+def test_a_writer_far_behind_makes_record_flush_instead_of_dropping(root: str) -> None:
+    log = PredictionLog(root, flush_interval_s=3600, max_buffer=10)
+    for i in range(10 * predlog.BACKLOG_FACTOR):
+        log.record(rec(str(i)))
+    assert log.pending() == 0 and log.read("churn").num_rows == 10 * predlog.BACKLOG_FACTOR
+    log.close()
+
+
+def test_a_failed_write_keeps_the_records_for_the_next_flush(
+    log: PredictionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = predlog.write_parquet_atomically
+    monkeypatch.setattr(predlog, "write_parquet_atomically", _failing)
+    log.record(rec("a", at=T0))
+    log.record(rec("b", at=T0 + timedelta(hours=1)))
+    with pytest.raises(OSError):
+        log.flush()
+    assert log.pending() == 2
+    monkeypatch.setattr(predlog, "write_parquet_atomically", real_write)
+    log.flush()
+    assert log.read("churn").column("request_id").to_pylist() == ["a", "b"]
+
+
+def _failing(*args: Any) -> str:
+    raise OSError("disk full")
+
+
+def test_unfinished_temporary_files_are_invisible_to_readers(log: PredictionLog) -> None:
+    log.record(rec("done"))
+    log.flush()
+    hour_dir = f"{log.root}/deployment=churn/hour=2024-05-01T10"
+    with log.fs.open(f"{hour_dir}/.part-{uuid.uuid4().hex}.parquet.tmp", "wb") as half:
+        half.write(b"PAR1 half a file")
+    assert log.read("churn").column("request_id").to_pylist() == ["done"]
+
+
+@pytest.mark.parametrize(
+    "name", ["../outside", "a/b", "deployment=x", "", ".hidden", "a b", "x" * 200]
+)
+def test_a_hostile_deployment_name_is_refused(log: PredictionLog, name: str) -> None:
+    with pytest.raises(InvalidInput):
+        rec("r", deployment=name)
+    with pytest.raises(InvalidInput):
+        log.read(name)
+    assert log.fs.find(log.root) == []
+
+
+def test_records_must_be_well_formed() -> None:
+    with pytest.raises(InvalidInput):
+        rec("r", route="sideways")
+    with pytest.raises(InvalidInput):
+        rec("r", at=datetime(2024, 5, 1, 10))
+    with pytest.raises(InvalidInput):
+        rec("r", version="3")
+
+
+def test_numpy_values_are_logged_as_plain_json(log: PredictionLog) -> None:
+    np = pytest.importorskip("numpy")
+    log.record(
+        rec(
+            "np", inputs=[{"age": np.int64(41), "score": np.float32(0.5)}], outputs=[np.bool_(True)]
+        )
+    )
+    log.flush()
+    row = log.read("churn").to_pylist()[0]
+    assert (row["inputs"], row["outputs"]) == ('[{"age":41,"score":0.5}]', "[true]")
