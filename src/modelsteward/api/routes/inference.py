@@ -43,7 +43,7 @@ def _runtime(request: Request) -> ServingRuntime:
 
 async def json_body(request: Request) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in JSON_TYPES:
+    if content_type and content_type not in JSON_TYPES:  # V2 clients may send no type at all
         raise UnsupportedMediaType(
             f"send application/json (got {content_type[:60] or 'no content type'}); "
             "binary and pickled bodies are never accepted"
@@ -126,8 +126,14 @@ def metadata(name: str, request: Request, who: Caller) -> JSONResponse:
 
 @router.get("/v2/models/{name}/ready")
 def model_ready(name: str, request: Request, who: Caller) -> JSONResponse:
-    ok = _runtime(request).ready(name)
-    return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
+    """200 when loaded here, 503 while loading or failed, 404 for an unknown deployment."""
+    try:
+        _runtime(request).live(name)
+    except StewardError as exc:
+        return JSONResponse(
+            {"name": name, "ready": False, "error": exc.message}, status_code=exc.status
+        )
+    return JSONResponse({"name": name, "ready": True})
 
 
 @router.post("/v2/models/{name}/infer")
