@@ -28,11 +28,6 @@ def steward_cli(
     )
 
 
-@pytest.fixture
-def env(steward: Steward, server: str) -> dict[str, str]:
-    return {"STEWARD_URL": server, "STEWARD_TOKEN": admin_token_of(steward)}
-
-
 def test_register_list_show_alias_download(env: dict[str, str], tmp_path: Path) -> None:
     model = skops_file(tmp_path / "m")
     out = steward_cli(

@@ -84,6 +84,11 @@ def _screening(client: Client, say: Progress) -> None:
     client.set_alias("tumor-screening", "champion", 1)
     client.set_alias("tumor-screening", "champion", 2)
     client.set_alias("tumor-screening", "challenger", 1)
+    client.deploy("tumor-screening", 1)
+    client.deploy("tumor-screening", 2, strategy="canary", traffic=20)
+    for start in range(0, 60, 3):
+        client.predict("tumor-screening-production", x_test.iloc[start : start + 3])
+    say("  deployed tumor-screening: v1 champion 80%, v2 canary 20%")
 
 
 def _species(client: Client, say: Progress) -> None:
@@ -106,7 +111,8 @@ def _species(client: Client, say: Progress) -> None:
         tags={"domain": "demo"},
     )
     client.set_alias("iris-species", "champion", 1)
-    say("  registered iris-species v1")
+    client.deploy("iris-species", "champion")
+    say("  registered and deployed iris-species v1 (V2: /v2/models/iris-species-production/infer)")
 
 
 def _progression(client: Client, say: Progress) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from modelsteward.errors import InvalidInput, NotFound
+from modelsteward.errors import InvalidInput, NotFound, Unavailable
 from modelsteward.registry.materialize import safe_join
 from modelsteward.sdk.transport import default_token, default_url, raise_for_error
 
@@ -114,6 +115,50 @@ class Client:
                         out.write(chunk)
             written.append(target)
         return written
+
+    # -- serving -----------------------------------------------------------------
+    def deploy(
+        self,
+        name: str,
+        version: int | str,
+        *,
+        environment: str = "production",
+        strategy: str = "direct",
+        traffic: int | None = None,
+        wait: bool = True,
+        timeout_s: float = 300.0,
+    ) -> dict[str, Any]:
+        """Ask for a deployment change; with ``wait`` return once it is applied or failed."""
+        revision: dict[str, Any] = self._call(
+            "POST",
+            "/api/v1/deployments",
+            json={
+                "model": name,
+                "version": version,
+                "environment": environment,
+                "strategy": strategy,
+                "traffic": traffic,
+            },
+        )
+        deadline = time.monotonic() + timeout_s
+        path = f"/api/v1/deployments/{revision['deployment']}/revisions/{revision['revision']}"
+        while wait and revision["status"] in ("pending", "running"):
+            if time.monotonic() > deadline:
+                raise Unavailable(
+                    f"{revision['deployment']} revision {revision['revision']} is still rolling out"
+                )
+            time.sleep(0.1)
+            revision = self._call("GET", path)
+        return revision
+
+    def predict(self, deployment: str, records: Any, *, key: str | None = None) -> dict[str, Any]:
+        """Predictions for a list of row dicts (or a DataFrame) from a deployment."""
+        if hasattr(records, "to_dict"):
+            records = records.to_dict("records")
+        headers = {"X-Request-Key": key} if key else {}
+        return self._call(
+            "POST", f"/api/v1/deployments/{deployment}/predict", json=records, headers=headers
+        )
 
     def export_bundle(self, name: str, ref: int | str, dest: str | Path) -> Path:
         """Write a version as one signed bundle file."""
