@@ -127,13 +127,22 @@ def metadata(name: str, request: Request, who: Caller) -> JSONResponse:
 @router.get("/v2/models/{name}/ready")
 def model_ready(name: str, request: Request, who: Caller) -> JSONResponse:
     """200 when loaded here, 503 while loading or failed, 404 for an unknown deployment."""
+    runtime = _runtime(request)
     try:
-        _runtime(request).live(name)
+        live_deployment = runtime.live(name)
     except StewardError as exc:
         return JSONResponse(
-            {"name": name, "ready": False, "error": exc.message}, status_code=exc.status
+            {"name": name, "ready": False, "error": exc.message, "worker": runtime.worker},
+            status_code=exc.status,
         )
-    return JSONResponse({"name": name, "ready": True})
+    return JSONResponse(
+        {
+            "name": name,
+            "ready": True,
+            "revision": live_deployment.revision,
+            "worker": runtime.worker,
+        }
+    )
 
 
 @router.post("/v2/models/{name}/infer")
