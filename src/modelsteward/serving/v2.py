@@ -236,16 +236,8 @@ def model_metadata(
         "versions": list(versions),
         "platform": platform,
         "inputs": _metadata_tensors(schema_in),
-        "outputs": _output_tensors(schema_out),
+        "outputs": _metadata_tensors(schema_out),
     }
-
-
-def _output_tensors(schema: Schema) -> list[dict[str, Any]]:
-    """Outputs as ``encode_response`` names them: a single tensor answer is ``predict``."""
-    tensors = _metadata_tensors(schema)
-    if len(tensors) == 1 and schema_columns(schema)[0].get("type") == "tensor":
-        tensors[0]["name"] = "predict"
-    return tensors
 
 
 def _metadata_tensors(schema: Schema) -> list[dict[str, Any]]:
