@@ -241,3 +241,27 @@ def test_a_1_gib_body_is_refused_before_it_is_read(served: httpx.Client) -> None
         reply = sock.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 413")
     assert served.post(PREDICT, json=[ROW]).status_code == 200
+
+
+def test_v2_outputs_are_named_as_the_metadata_announces(api: httpx.Client, tmp_path: Path) -> None:
+    api.post("/api/v1/models", json={"name": "churn"})
+    path = skops_file(tmp_path)
+    spec = sklearn_spec(
+        input_schema=SCHEMA,
+        output_schema={
+            "columns": [{"name": "churn_risk", "type": "tensor", "dtype": "int64", "shape": [-1]}]
+        },
+    )
+    api.post("/api/v1/models/churn/versions", data=version_form(spec), files=[upload(path)])
+    deploy(api, 1)
+    announced = [o["name"] for o in api.get("/v2/models/churn-production").json()["outputs"]]
+    v2 = {
+        "inputs": [
+            {"name": "age", "shape": [1], "datatype": "INT64", "data": [40]},
+            {"name": "income", "shape": [1], "datatype": "FP64", "data": [55.0]},
+        ]
+    }
+    answered = [
+        o["name"] for o in api.post("/v2/models/churn-production/infer", json=v2).json()["outputs"]
+    ]
+    assert announced == answered == ["churn_risk"]

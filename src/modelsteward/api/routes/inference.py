@@ -18,7 +18,7 @@ from modelsteward.api.policy import PUBLIC, allow
 from modelsteward.errors import BadRequest, StewardError
 from modelsteward.governance.identity import Principal
 from modelsteward.governance.roles import Permission
-from modelsteward.serving.predict import Predictor, as_rows
+from modelsteward.serving.predict import Prediction, Predictor, as_rows
 from modelsteward.serving.runtime import ServingRuntime
 from modelsteward.serving.v2 import decode_request, encode_response, model_metadata
 from modelsteward.serving.validation import frame_from_mlflow, frame_from_records
@@ -175,4 +175,16 @@ async def _infer(name: str, version: int | None, request: Request) -> JSONRespon
     except StewardError as exc:
         return _v2_error(request, exc)
     v2_id = decoded["request"].request_id or result.request_id
-    return JSONResponse(encode_response(name, str(result.version), v2_id, result.outputs))
+    return JSONResponse(encode_response(name, str(result.version), v2_id, _named(request, result)))
+
+
+def _named(request: Request, result: Prediction) -> Any:
+    """A plain-array answer takes the output name ``GET /v2/models/{name}`` announces."""
+    try:
+        loaded = _runtime(request).live(result.deployment).versions[result.version]
+    except (StewardError, KeyError):
+        return result.outputs
+    declared = (loaded.output_schema or {}).get("columns") or []
+    if len(declared) == 1 and not hasattr(result.outputs, "columns"):
+        return {declared[0]["name"]: result.outputs}
+    return result.outputs
