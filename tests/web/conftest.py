@@ -1,15 +1,17 @@
-"""Seed a real inventory through the service functions, and sign in to the web UI."""
+"""Seed a real inventory through the service functions, sign in to the web UI, drive Chromium."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from tests.web.deploying import deploy
 
 from modelsteward.context import Steward
 from modelsteward.governance.identity import Principal
@@ -20,6 +22,9 @@ from modelsteward.registry.versions import register_version
 from modelsteward.registry.views import VersionView
 from modelsteward.store.artifacts import StoredBlob
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 ADMIN = Principal("admin", "admin")
 XSS = "<script>alert('pwned')</script>"
 FEATURES = ["age", "income", "debt_ratio", "open_accounts"]
@@ -27,14 +32,19 @@ FEATURES = ["age", "income", "debt_ratio", "open_accounts"]
 
 @pytest.fixture(scope="session")
 def skops_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small fitted scikit-learn model in the skops format (no pickle)."""
+    """A small fitted scikit-learn model in the skops format (no pickle).
+
+    It is fitted on a frame with the ``FEATURES`` columns, so it can be served: rows sent
+    to a deployment arrive as a frame with those names.
+    """
     import numpy as np
+    import pandas as pd
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(7)
-    x = rng.normal(size=(60, len(FEATURES)))
-    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    x = pd.DataFrame(rng.normal(size=(60, len(FEATURES))), columns=FEATURES)
+    y = (x["age"] + x["income"] > 0).astype(int)
     path = tmp_path_factory.mktemp("model") / "model.skops"
     sio.dump(LogisticRegression().fit(x, y), path)
     return path
@@ -269,3 +279,61 @@ def browser_session(admin_token: str, server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server, timeout=30) as client:
         assert _sign_in(client, admin_token).status_code == 303
         yield client
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What ``deployed`` set up: a canary in production and a direct deployment in staging."""
+
+    canary: str = "credit-risk-production"
+    staging: str = "fraud-detector-staging"
+    model: str = "credit-risk"
+
+
+@pytest.fixture
+def deployed(api: httpx.Client, seeded: Inventory) -> Deployed:
+    """credit-risk v2 in production (r1), then v3 as a 20% canary (r2); fraud-detector in staging."""
+    names = Deployed()
+    assert deploy(api, names.model, 2, "production")["status"] == "applied"
+    assert deploy(api, names.model, 3, "production", strategy="canary", traffic=20)["status"] == (
+        "applied"
+    )
+    assert deploy(api, "fraud-detector", 1, "staging")["status"] == "applied"
+    return names
+
+
+# A real headless Chromium for the browser tests (marked ``browser``).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: run 'make test-deps' (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("STEWARD_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -14,7 +14,7 @@ from starlette.responses import FileResponse
 
 from modelsteward.api.policy import PUBLIC
 from modelsteward.errors import NotFound
-from modelsteward.web import auth, inventory, model_page
+from modelsteward.web import auth, deployment_actions, deployments, inventory, model_page
 from modelsteward.web.errors import install_page_errors
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -38,6 +38,13 @@ def static_file(file_name: str) -> FileResponse:
 
 def mount(app: FastAPI) -> None:
     """Add the pages and their HTML error handling to the application."""
-    for router in (static_router, auth.router, inventory.router, model_page.router):
+    for router in (
+        static_router,
+        auth.router,
+        inventory.router,
+        model_page.router,
+        deployments.router,
+        deployment_actions.router,
+    ):
         app.include_router(router)
     install_page_errors(app)

@@ -25,6 +25,7 @@ from modelsteward.registry.versions import get_version, list_versions
 from modelsteward.registry.views import VersionView
 from modelsteward.web.changes import summarize
 from modelsteward.web.charts import metric_charts
+from modelsteward.web.deployments import model_deployments
 from modelsteward.web.lineage import MAX_VERSIONS, datasets_of, lineage_svg
 from modelsteward.web.rendering import SECURITY_HEADERS, is_htmx, render
 
@@ -74,7 +75,7 @@ def version_context(principal: Principal, version: VersionView) -> dict[str, Any
 def _model_context(
     steward: Steward, principal: Principal, name: str, ref: str | None, *, history: bool = True
 ) -> dict[str, Any]:
-    """Everything the model page shows; ``history=False`` skips alias history and audit."""
+    """Everything the model page shows; ``history=False`` skips history, audit, deployments."""
     model = get_model(steward, name)
     versions = list_versions(steward, name)
     selected = get_version(steward, name, ref) if ref is not None else None
@@ -99,6 +100,7 @@ def _model_context(
         "events": events,
         "audit_limit": AUDIT_ROWS,
         "selected": selected,
+        "deployments": model_deployments(steward, name) if history else [],
     }
     if selected is not None:
         context.update(version_context(principal, selected))
