@@ -12,7 +12,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from modelsteward.cli import admin, deploy, models, transfer
+from modelsteward.cli import admin, deploy, models, score, transfer
 from modelsteward.cli.output import console, fail
 from modelsteward.errors import StewardError
 
@@ -29,6 +29,7 @@ app.add_typer(admin.audit, name="audit")
 app.add_typer(transfer.keys, name="keys")
 app.add_typer(deploy.deployments, name="deployments")
 app.command("deploy")(deploy.deploy)
+app.command("score")(score.score)
 models.app.command("export")(transfer.export)
 models.app.command("import")(transfer.import_)
 app.command("import-mlflow")(transfer.import_mlflow)

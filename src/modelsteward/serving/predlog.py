@@ -30,7 +30,7 @@ from fsspec.implementations.local import LocalFileSystem
 from modelsteward.errors import InvalidInput, Unavailable
 from modelsteward.registry.names import check_name
 
-ROUTES = frozenset({"champion", "challenger", "shadow", "direct"})
+ROUTES = frozenset({"champion", "challenger", "shadow", "direct", "batch"})
 BACKLOG_FACTOR = 4  # past max_buffer * this, record() flushes synchronously (backpressure)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 FILE_SCHEMA = pa.schema(
