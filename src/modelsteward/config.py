@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_LOADED_BYTES = 4 * 1024**3
+
+
+def _switch(value: str, name: str) -> bool:
+    """``on``/``off`` (also true/false, 1/0, yes/no) for an on/off setting."""
+    lowered = value.strip().lower()
+    if lowered in ("on", "true", "1", "yes"):
+        return True
+    if lowered in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"{name} must be 'on' or 'off', not {value[:20]!r}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,12 @@ class Settings:
     logs_url: str = ""
     log_flush_s: float = 1.0
     serving_poll_s: float = 0.5
+    batching: bool = True
+    batch_max_rows: int = 64
+    batch_max_wait_ms: float = 2.0
+    lazy_loading: bool = False
+    max_loaded_bytes: int = DEFAULT_MAX_LOADED_BYTES
+    unload_idle_s: float = 300.0
 
     @property
     def admin_token_path(self) -> Path:
@@ -56,4 +73,12 @@ class Settings:
             logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
             log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
             serving_poll_s=float(env.get("STEWARD_SERVING_POLL_SECONDS", "0.5")),
+            batching=_switch(env.get("STEWARD_BATCHING", "on"), "STEWARD_BATCHING"),
+            batch_max_rows=int(env.get("STEWARD_BATCH_MAX_ROWS", "64")),
+            batch_max_wait_ms=float(env.get("STEWARD_BATCH_MAX_WAIT_MS", "2")),
+            lazy_loading=_switch(env.get("STEWARD_LAZY_LOADING", "off"), "STEWARD_LAZY_LOADING"),
+            max_loaded_bytes=int(
+                env.get("STEWARD_MAX_LOADED_BYTES", str(DEFAULT_MAX_LOADED_BYTES))
+            ),
+            unload_idle_s=float(env.get("STEWARD_UNLOAD_IDLE_SECONDS", "300")),
         )

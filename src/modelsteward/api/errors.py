@@ -48,6 +48,14 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def with_retry_after(response: JSONResponse, exc: StewardError) -> JSONResponse:
+    """Tell the client when to come back, for errors that know (a model still loading)."""
+    retry_after_s = getattr(exc, "retry_after_s", None)
+    if retry_after_s:
+        response.headers["Retry-After"] = str(retry_after_s)
+    return response
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {"loc": [str(p) for p in e.get("loc", ())][:10], "msg": str(e.get("msg", ""))[:300]}
@@ -58,7 +66,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StewardError)
     async def _steward(request: Request, exc: StewardError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, exc.message, exc.details or None)
+        response = error_response(request, exc.status, exc.code, exc.message, exc.details or None)
+        return with_retry_after(response, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,7 +1,8 @@
 """Answering one prediction request: route, validate, predict, mirror, log, measure.
 
 The caller's answer never waits for shadows or for the prediction log: shadows run
-on a small thread pool and log records go to a buffered background writer.
+on a small thread pool and log records go to a buffered background writer. Concurrent
+requests for the same version share a ``predict`` call (see ``serving.batching``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.errors import NotFound, StewardError
+from modelsteward.serving.batching import Batching
 from modelsteward.serving.metrics import ServingMetrics
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 from modelsteward.serving.router import choose, shadows
@@ -26,6 +28,12 @@ from modelsteward.serving.runtime import LiveDeployment, LoadedVersion, ServingR
 
 log = logging.getLogger(__name__)
 Decoder = Callable[[dict[str, Any] | None], Any]
+
+
+class ModelFailed(StewardError):
+    """The model raised while predicting: answered in the API's error shape, like any error."""
+
+    status, code, exit_code = 500, "model_failed", 1
 
 
 @dataclass(frozen=True)
@@ -58,13 +66,30 @@ class Predictor:
         metrics: ServingMetrics,
         shadow_threads: int = 2,
     ) -> None:
+        settings = runtime.steward.settings
         self.runtime = runtime
         self.log = prediction_log
         self.metrics = metrics
+        self.batching = Batching(
+            enabled=settings.batching,
+            max_rows=settings.batch_max_rows,
+            max_wait_s=settings.batch_max_wait_ms / 1000,
+        )
+        runtime.cache.on_unload(self.batching.stop)
         self._shadows = ThreadPoolExecutor(shadow_threads, thread_name_prefix="steward-shadow")
 
     def close(self) -> None:
         self._shadows.shutdown(wait=True)
+        self.batching.close()
+
+    def run_model(self, target: LoadedVersion, inputs: Any) -> Any:
+        """``target``'s prediction for ``inputs``, batched with concurrent requests."""
+        return self.batching.predict(
+            (target.model, target.version),
+            target.predictor.predict,
+            inputs,
+            current=lambda: self.runtime.cache.holds(target),
+        )
 
     def _target(
         self, live: LiveDeployment, key: str | None, version: int | None
@@ -87,7 +112,7 @@ class Predictor:
         version: int | None = None,
         request_id: str | None = None,
     ) -> Prediction:
-        live = self.runtime.live(name)
+        live = self.runtime.use(name)
         route, target = self._target(live, key, version)
         request_id = request_id or uuid.uuid4().hex
         started = time.perf_counter()
@@ -95,7 +120,7 @@ class Predictor:
         with self.metrics.in_flight(name):
             try:
                 inputs = decode(target.input_schema)
-                outputs = target.predictor.predict(inputs)
+                outputs = self.run_model(target, inputs)
             except StewardError as exc:
                 status, error = exc.status, exc.code
                 raise
@@ -104,7 +129,10 @@ class Predictor:
                 log.exception(
                     "model %s v%s failed on request %s", target.model, target.version, request_id
                 )
-                raise
+                raise ModelFailed(
+                    f"model {target.model} v{target.version} failed on this request "
+                    f"({type(exc).__name__}); the server log has the details"
+                ) from exc
             finally:
                 latency = time.perf_counter() - started
                 self.metrics.observe(name, str(target.version), route["role"], status, latency)
@@ -138,7 +166,7 @@ class Predictor:
         started = time.perf_counter()
         status, outputs, error = 200, None, None
         try:
-            outputs = target.predictor.predict(inputs)
+            outputs = self.run_model(target, inputs)
         except Exception as exc:  # a failing shadow is recorded, never seen by the caller
             status, error = 500, type(exc).__name__
         latency = time.perf_counter() - started

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from modelsteward.api.errors import request_id
+from modelsteward.api.errors import request_id, with_retry_after
 from modelsteward.api.policy import PUBLIC, allow
 from modelsteward.errors import BadRequest, StewardError
 from modelsteward.governance.identity import Principal
@@ -83,10 +83,11 @@ async def predict(name: str, request: Request, who: Caller) -> JSONResponse:
 
 
 def _v2_error(request: Request, exc: StewardError) -> JSONResponse:
-    return JSONResponse(
+    response = JSONResponse(
         {"error": exc.message, "code": exc.code, "request_id": request_id(request)},
         status_code=exc.status,
     )
+    return with_retry_after(response, exc)
 
 
 @router.get("/v2/health/live", dependencies=[Depends(PUBLIC)])
@@ -96,13 +97,9 @@ def live() -> dict[str, bool]:
 
 @router.get("/v2/health/ready", dependencies=[Depends(PUBLIC)])
 def ready(request: Request) -> JSONResponse:
-    """Ready when every applied deployment is loaded in this process."""
-    from modelsteward.serving.deployments import served_routes
-
-    runtime = _runtime(request)
-    pending = [
-        s.deployment for s in served_routes(runtime.steward) if not runtime.ready(s.deployment)
-    ]
+    """Ready when every deployment this process should serve is loaded (with lazy loading:
+    those a request has asked for), so a fresh replica can join the load balancer."""
+    pending = _runtime(request).pending()
     return JSONResponse({"ready": not pending}, status_code=503 if pending else 200)
 
 
