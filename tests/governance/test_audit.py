@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 
 from modelsteward.context import Steward
-from modelsteward.governance.audit import verify_chain
+from modelsteward.governance.audit import is_plain_json, verify_chain
 from modelsteward.governance.identity import SYSTEM
+from modelsteward.governance.trail import list_events
 from modelsteward.registry.models import create_model, update_model
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 
@@ -59,3 +61,29 @@ def test_events_are_published_after_commit(steward: Steward) -> None:
     assert [(e.name, e.object_id, e.payload["owner"]) for e in seen] == [
         ("model.created", "a", "ana")
     ]
+
+
+def test_records_of_any_shape_are_stored_as_hashed(any_steward: Steward) -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    odd = {"when": at, "pair": (1, 2), "numbers": {1: "one"}, "deep": [{"x": (None, 1.5)}]}
+    plain = {"text": "é", "list": [1, 2.5, True, None], "nested": {"a": {"b": []}}}
+    with any_steward.change("ana") as change:
+        change.record("test.odd", "model", "m", before=odd, after=plain)
+        change.record("test.none", "model", "m")
+    with any_steward.db.read() as session:
+        assert verify_chain(session).ok
+    newest = list_events(any_steward, limit=2)
+    assert newest[1]["before"] == {
+        "when": at.isoformat(sep=" "),
+        "pair": [1, 2],
+        "numbers": {"1": "one"},
+        "deep": [{"x": [None, 1.5]}],
+    }
+    assert newest[1]["after"] == plain
+    assert (newest[0]["before"], newest[0]["after"]) == (None, None)
+
+
+def test_is_plain_json_accepts_only_what_reads_back_unchanged() -> None:
+    assert is_plain_json({"a": [1, 2.0, "x", None, True, {"b": []}]})
+    for value in ({"a": (1,)}, {1: "a"}, {"a": datetime.now(UTC)}, {"a": {1, 2}}):
+        assert not is_plain_json(value), value

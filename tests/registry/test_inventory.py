@@ -9,8 +9,8 @@ import pytest
 
 from modelsteward.context import Steward
 from modelsteward.governance.identity import SYSTEM
-from modelsteward.registry.models import create_model, search_models
-from modelsteward.registry.specs import ModelSpec
+from modelsteward.registry.models import create_model, search_models, update_model
+from modelsteward.registry.specs import ModelSpec, ModelUpdate
 
 
 def test_created_model_is_found_with_its_fields(any_api: httpx.Client) -> None:
@@ -117,3 +117,54 @@ def test_malformed_json_is_a_clear_error(api: httpx.Client) -> None:
     )
     assert response.status_code in (400, 422)
     assert response.json()["error"]["message"]
+
+
+def test_the_tag_filter_follows_every_change_of_tags(any_steward: Steward) -> None:
+    create_model(any_steward, SYSTEM, ModelSpec(name="a", tags={"team": "red", "tier": "1"}))
+    create_model(any_steward, SYSTEM, ModelSpec(name="b", tags={"team": "blue"}))
+    create_model(any_steward, SYSTEM, ModelSpec(name="c"))
+
+    def names(tag: str) -> list[str]:
+        return [m.name for m in search_models(any_steward, tag=tag).items]
+
+    assert (names("team"), names("team=red"), names("tier")) == (["a", "b"], ["a"], ["a"])
+    update_model(any_steward, SYSTEM, "a", ModelUpdate(tags={"team": "blue"}))
+    update_model(any_steward, SYSTEM, "c", ModelUpdate(tags={"tier": "2"}))
+    assert (names("team=blue"), names("team=red"), names("tier")) == (["a", "b"], [], ["c"])
+    update_model(any_steward, SYSTEM, "b", ModelUpdate(tags={}))
+    assert (names("team"), names("tier=2")) == (["a"], ["c"])
+    assert search_models(any_steward, tag="team=blue").items[0].tags == {"team": "blue"}
+
+
+def test_tags_with_any_characters_are_matched_literally(any_steward: Steward) -> None:
+    odd = {'a."b': "x'y", "$.k[0]": "%_", "ключ": "значение", "": "empty key"}
+    create_model(any_steward, SYSTEM, ModelSpec(name="odd", tags=odd))
+    create_model(any_steward, SYSTEM, ModelSpec(name="plain", tags={"a": "b"}))
+    for key, value in odd.items():
+        assert [m.name for m in search_models(any_steward, tag=f"{key}={value}").items] == ["odd"]
+    assert search_models(any_steward, tag="$.k[0]=%").total == 0
+    assert search_models(any_steward, tag="a=b").total == 1
+
+
+@pytest.mark.parametrize("limit", [1, 4, 5, 7, 50])
+def test_every_page_reports_the_same_total(any_steward: Steward, limit: int) -> None:
+    for i in range(10):
+        create_model(
+            any_steward, SYSTEM, ModelSpec(name=f"m{i}", tags={"k": "even" if i % 2 else "odd"})
+        )
+    seen: list[str] = []
+    for offset in range(0, 12, limit):
+        page = search_models(any_steward, limit=limit, offset=offset)
+        assert page.total == 10, (limit, offset)
+        seen += [m.name for m in page.items]
+    assert seen == [f"m{i}" for i in range(10)]
+    assert search_models(any_steward, tag="k=odd", limit=limit, offset=20).total == 5
+    assert search_models(any_steward, q="nothing-like-this", offset=3).total == 0
+
+
+def test_text_search_ignores_case_in_names_and_descriptions(any_steward: Steward) -> None:
+    create_model(any_steward, SYSTEM, ModelSpec(name="Fraud-Score", description="cards"))
+    create_model(any_steward, SYSTEM, ModelSpec(name="churn", description="Retention OFFERS"))
+    assert [m.name for m in search_models(any_steward, q="fraud-s").items] == ["Fraud-Score"]
+    assert [m.name for m in search_models(any_steward, q="CARDS").items] == ["Fraud-Score"]
+    assert [m.name for m in search_models(any_steward, q="offers").items] == ["churn"]

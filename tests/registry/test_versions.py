@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.helpers import sklearn_spec, skops_file, token_for, upload, version_form
+from tests.helpers import settings_for, sklearn_spec, skops_file, token_for, upload, version_form
 
 from modelsteward.context import Steward
+from modelsteward.errors import InvalidInput, NotFound
 from modelsteward.governance.audit import verify_chain
+from modelsteward.governance.identity import SYSTEM
+from modelsteward.registry.aliases import set_alias
+from modelsteward.registry.models import create_model, get_model, set_model_status
+from modelsteward.registry.specs import ModelSpec, VersionSpec
+from modelsteward.registry.versions import (
+    get_version,
+    list_versions,
+    register_version,
+    set_version_status,
+)
+from modelsteward.registry.views import VersionView
+from modelsteward.store.artifacts import StoredBlob
 
 SCHEMA = {"columns": [{"name": "age", "type": "integer"}, {"name": "income", "type": "float"}]}
 
@@ -259,3 +273,131 @@ def test_roles_limit_who_registers(
     with httpx.Client(base_url=server, headers={"Authorization": "Bearer stw_not-a-token"}) as wrong:
         assert wrong.get("/api/v1/models").status_code == 401
     assert store_counts(steward)[0] == 0
+
+
+def _register_service(steward: Steward, name: str, path: Path, **spec: object) -> VersionView:
+    blob = steward.artifacts.put_file(path)
+    return register_version(
+        steward,
+        SYSTEM,
+        name,
+        VersionSpec.model_validate(sklearn_spec(**spec)),
+        {"model.skops": blob},
+    )
+
+
+def test_what_registration_returns_is_what_is_read_back(
+    any_steward: Steward, model_file: Path
+) -> None:
+    create_model(any_steward, SYSTEM, ModelSpec(name="churn"))
+    registered = _register_service(
+        any_steward,
+        "churn",
+        model_file,
+        input_schema=SCHEMA,
+        params={"C": 1.0, "nested": {"k": [1, 2]}},
+        metadata={"ticket": "ML-12"},
+        tags={"stage": "candidate"},
+    )
+    assert registered.model_dump() == get_version(any_steward, "churn", 1).model_dump()
+    assert registered.metadata["flavor"]["estimator"].endswith("LogisticRegression")
+    assert [v.model_dump() for v in list_versions(any_steward, "churn")] == [
+        registered.model_dump()
+    ]
+
+
+def test_a_version_shows_every_alias_it_holds_however_it_is_read(
+    any_steward: Steward, model_file: Path
+) -> None:
+    create_model(any_steward, SYSTEM, ModelSpec(name="churn"))
+    for _ in range(3):
+        _register_service(any_steward, "churn", model_file)
+    set_alias(any_steward, SYSTEM, "churn", "champion", 2)
+    set_alias(any_steward, SYSTEM, "churn", "staging", 2)
+    set_alias(any_steward, SYSTEM, "churn", "canary", 3)
+    for ref in (2, "2", "champion", "staging"):
+        found = get_version(any_steward, "churn", ref)
+        assert (found.version, found.aliases) == (2, ["champion", "staging"]), ref
+    listed = list_versions(any_steward, "churn")
+    assert [(v.version, v.aliases) for v in listed] == [
+        (3, ["canary"]),
+        (2, ["champion", "staging"]),
+        (1, []),
+    ]
+    set_version_status(any_steward, SYSTEM, "churn", 1, "archived")
+    assert [v.version for v in list_versions(any_steward, "churn", include_archived=False)] == [
+        3,
+        2,
+    ]
+    set_model_status(any_steward, SYSTEM, "churn", "archived")
+    assert get_version(any_steward, "churn", "canary").version == 3  # still readable
+
+
+@pytest.mark.parametrize(
+    "ref", [0, -1, "0", "4", "99999999999999999999", "²", "٣", "no-such-alias", "CHAMPION"]
+)
+def test_versions_that_do_not_exist_are_not_found(
+    steward: Steward, model_file: Path, ref: str | int
+) -> None:
+    create_model(steward, SYSTEM, ModelSpec(name="churn"))
+    _register_service(steward, "churn", model_file)
+    set_alias(steward, SYSTEM, "churn", "champion", 1)
+    with pytest.raises(NotFound, match="has no version"):
+        get_version(steward, "churn", ref)
+    with pytest.raises(NotFound, match="model 'ghost' not found"):
+        get_version(steward, "ghost", 1)
+    with pytest.raises(NotFound, match="model 'ghost' not found"):
+        list_versions(steward, "ghost")
+    create_model(steward, SYSTEM, ModelSpec(name="empty"))
+    assert list_versions(steward, "empty") == []
+
+
+def test_an_archived_model_refuses_a_version_before_the_upload_is_stored(
+    api: httpx.Client, steward: Steward, churn: str, model_file: Path
+) -> None:
+    api.post("/api/v1/models/churn/archive")
+    before = store_counts(steward)
+    response = register(api, churn, model_file)
+    assert response.status_code == 409 and "archived" in response.json()["error"]["message"]
+    assert store_counts(steward) == before  # no version, no record, no blob
+
+
+def test_parent_version_is_checked_in_the_same_transaction(
+    steward: Steward, model_file: Path
+) -> None:
+    create_model(steward, SYSTEM, ModelSpec(name="churn"))
+    _register_service(steward, "churn", model_file)
+    with pytest.raises(InvalidInput, match="parent_version 2"):
+        _register_service(steward, "churn", model_file, lineage={"parent_version": 2})
+    assert get_model(steward, "churn").latest_version == 1  # the drawn number was rolled back
+    assert (
+        _register_service(steward, "churn", model_file, lineage={"parent_version": 1}).version == 2
+    )
+
+
+@pytest.mark.parametrize("store", ["local", "memory"])
+def test_a_damaged_file_is_named_as_uploaded_on_any_store(
+    tmp_path: Path, model_file: Path, store: str
+) -> None:
+    artifacts = str(tmp_path / "a") if store == "local" else f"memory://v-{uuid.uuid4().hex}"
+    instance = Steward(settings_for(tmp_path / "home", STEWARD_ARTIFACTS=artifacts))
+    create_model(instance, SYSTEM, ModelSpec(name="churn"))
+    broken = tmp_path / "broken" / "model.skops"
+    broken.parent.mkdir()
+    broken.write_bytes(model_file.read_bytes()[:300])
+    blob = instance.artifacts.put_file(broken)
+    spec = VersionSpec.model_validate(sklearn_spec())
+    with pytest.raises(InvalidInput, match="^model.skops is not a readable skops file") as refused:
+        register_version(instance, SYSTEM, "churn", spec, {"model.skops": blob})
+    assert blob.sha256 not in refused.value.message
+    good = instance.artifacts.put_file(model_file)
+    assert register_version(instance, SYSTEM, "churn", spec, {"model.skops": good}).version == 1
+    instance.close()
+
+
+def test_a_missing_blob_is_not_found(steward: Steward) -> None:
+    create_model(steward, SYSTEM, ModelSpec(name="churn"))
+    spec = VersionSpec.model_validate(sklearn_spec())
+    with pytest.raises(NotFound, match="missing from the artifact store"):
+        register_version(steward, SYSTEM, "churn", spec, {"model.skops": StoredBlob("a" * 64, 1)})
+    assert get_model(steward, "churn").latest_version == 0

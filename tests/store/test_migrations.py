@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import insert, select
+from tests.helpers import settings_for
+
+from modelsteward.context import Steward
+from modelsteward.registry.models import search_models
+from modelsteward.store.db import Database
+from modelsteward.store.migrate import alembic_config, upgrade
+from modelsteward.store.tables import Model, ModelTag
 
 SCRIPT = """
 import sys
@@ -39,3 +49,38 @@ def test_concurrent_starts_migrate_exactly_once(
     assert all(p.returncode == 0 for p in processes), [err for _, err in results]
     outcomes = sorted(out.strip() for out, _ in results)
     assert outcomes == ["migrated"] + ["up-to-date"] * 7
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrading_copies_existing_tags_into_the_lookup_table(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        request.getfixturevalue("pg_database")
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path}/s.db"
+    )
+    db = Database(url)
+    with db.engine.begin() as conn:
+        config = alembic_config(url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    models = Model.__table__
+    now = datetime.now(UTC)
+    rows = [
+        {"name": f"m{i}", "tags": tags, "created_by": "old", "created_at": now, "updated_at": now}
+        for i, tags in enumerate([{"team": "red", "tier": "1"}, {}, {"team": "blue"}])
+    ]
+    defaults = {"description": "", "owner": "", "team": "", "use_case": "", "risk_tier": "low"}
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(models), [{**defaults, "status": "active", "last_version": 0, **r} for r in rows]
+        )
+    assert upgrade(db)
+    with db.engine.connect() as conn:
+        copied = conn.execute(select(ModelTag.key, ModelTag.value).order_by("key", "value"))
+        assert [tuple(r) for r in copied] == [("team", "blue"), ("team", "red"), ("tier", "1")]
+    db.dispose()
+    steward = Steward(settings_for(tmp_path / "home", url))
+    assert [m.name for m in search_models(steward, tag="team").items] == ["m0", "m2"]
+    steward.close()

@@ -7,10 +7,11 @@ are a Bearer token for the API, or the web session cookie for pages.
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from modelsteward.context import Steward
 from modelsteward.errors import Forbidden
-from modelsteward.governance.identity import Principal, authenticate_token
+from modelsteward.governance.identity import Principal, authenticate_token, cached_principal
 from modelsteward.governance.roles import Permission
 
 SESSION_COOKIE = "steward_session"
@@ -29,17 +30,24 @@ def bearer_token(request: Request) -> str | None:
 
 
 class Policy:
-    """A FastAPI dependency that authenticates the caller and checks one permission."""
+    """A FastAPI dependency that authenticates the caller and checks one permission.
+
+    It runs on the event loop: a token accepted in the last few seconds is answered
+    from memory, and only a look-up in the database goes to the thread pool.
+    """
 
     def __init__(self, permission: Permission | None, *, cookie: bool = False) -> None:
         self.permission = permission
         self.cookie = cookie
 
-    def __call__(self, request: Request) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         token = bearer_token(request)
         if token is None and self.cookie:
             token = request.cookies.get(SESSION_COOKIE)
-        principal = authenticate_token(steward_of(request), token)
+        steward = steward_of(request)
+        principal = cached_principal(steward, token)
+        if principal is None:
+            principal = await run_in_threadpool(authenticate_token, steward, token)
         if self.permission is not None and not principal.can(self.permission):
             raise Forbidden(f"role {principal.role!r} lacks permission {self.permission.value!r}")
         request.state.principal = principal

@@ -10,15 +10,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from modelsteward.store.tables import AuditEvent
 
 GENESIS_HASH = "0" * 64
 _PG_AUDIT_LOCK = 7_311_996_022
+_AUDIT = cast(Table, AuditEvent.__table__)
+_CHAIN_END = select(_AUDIT.c.seq, _AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)
+_APPEND = _AUDIT.insert()
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def canonical_json(value: Any) -> str:
@@ -43,6 +48,44 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def is_plain_json(value: Any) -> bool:
+    """True when ``value`` is made only of dicts with str keys, lists and JSON scalars.
+
+    Such a value reads back from a JSON column exactly as it was written, so it can be
+    hashed and stored as it is; anything else (datetimes, tuples, int keys) is first
+    normalised through its canonical JSON.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str:
+                    return False
+                stack.append(inner)
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _JSON_SCALARS:
+            return False
+    return True
+
+
+def _as_stored(value: dict[str, Any] | None) -> Any:
+    """The document as a JSON column gives it back (what verification will hash)."""
+    if value is None or is_plain_json(value):
+        return value
+    return json.loads(canonical_json(value))
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """Where a record landed in the chain."""
+
+    seq: int
+    hash: str
+
+
 def append(
     session: Session,
     *,
@@ -52,30 +95,40 @@ def append(
     object_id: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> AuditEvent:
-    """Append one record inside the caller's transaction (serialised per database)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+) -> AuditRecord:
+    """Append one record inside the caller's transaction (serialised per database).
+
+    SQLite write transactions start with ``BEGIN IMMEDIATE``, so one writer at a time
+    reads the chain's end; PostgreSQL takes a transaction-scoped advisory lock first.
+    The hash is computed exactly as ``verify_chain`` recomputes it from the stored row.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_LOCK, {"k": _PG_AUDIT_LOCK})
+    last = conn.execute(_CHAIN_END).first()
     prev_seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
-    event = AuditEvent(
-        seq=prev_seq + 1,
-        at=datetime.now(UTC),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=json.loads(canonical_json(before)) if before is not None else None,
-        after=json.loads(canonical_json(after)) if after is not None else None,
-        prev_hash=prev_hash,
-        hash="",
+    at = datetime.now(UTC)
+    fields = {
+        "seq": prev_seq + 1,
+        "at": at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "before": _as_stored(before),
+        "after": _as_stored(after),
+    }
+    digest = record_hash(prev_hash, fields)
+    conn.execute(
+        _APPEND,
+        {
+            **fields,
+            "at": at,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     )
-    event.hash = record_hash(prev_hash, _fields(event))
-    session.add(event)
-    session.flush()
-    return event
+    return AuditRecord(fields["seq"], digest)
 
 
 @dataclass(frozen=True)

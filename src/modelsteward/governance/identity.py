@@ -3,6 +3,9 @@
 Tokens are random, shown once, and stored only as their SHA-256. On first start an
 admin user and token are created and the token written to ``$STEWARD_HOME/admin.token``
 (mode 0600), so the embedded default needs no set-up and is still never open.
+
+A token that was just accepted is remembered for ``TOKEN_CACHE_SECONDS`` so that a
+burst of requests does not look it up once each (see ``RecentTokens``).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from modelsteward.context import Steward
@@ -25,6 +30,7 @@ from modelsteward.store.tables import Token, User
 
 TOKEN_PREFIX = "stw_"
 BOOTSTRAP_ADMIN = "admin"
+TOKEN_CACHE_SECONDS = 5.0
 _PBKDF2_ROUNDS = 200_000
 
 
@@ -44,6 +50,55 @@ class Principal:
 
 
 SYSTEM = Principal("system", Role.ADMIN.value)
+
+
+class RecentTokens:
+    """Tokens accepted in the last few seconds, per database: token hash -> principal.
+
+    Only successful look-ups are kept, for ``ttl`` seconds, at most ``size`` of them.
+    ``revoke_tokens`` and ``revoke_session`` forget every entry once they commit, so
+    a revocation takes effect at once in this process. Another process (a second
+    server worker, the CLI) that accepted the token just before may go on accepting
+    it for up to ``ttl`` seconds; so may this one after the users or tokens tables
+    are edited by hand. A look-up that raced with a revocation is never kept: the
+    generation it started under is checked when it is stored.
+    """
+
+    def __init__(self, ttl: float = TOKEN_CACHE_SECONDS, size: int = 4096) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple[str, str], tuple[float, Principal]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def get(self, db_url: str, token_hash: str) -> Principal | None:
+        entry = self._entries.get((db_url, token_hash))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, db_url: str, token_hash: str, principal: Principal, generation: int) -> None:
+        """Keep a principal found by a look-up that began under ``generation``."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(self._entries) >= self.size:
+                now = time.monotonic()
+                self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+                if len(self._entries) >= self.size:
+                    self._entries.clear()
+            self._entries[(db_url, token_hash)] = (time.monotonic() + self.ttl, principal)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+recent_tokens = RecentTokens()
 
 
 def hash_token(token: str) -> str:
@@ -119,6 +174,7 @@ def revoke_tokens(steward: Steward, actor: Principal, user_name: str) -> int:
         for token in tokens:
             token.revoked_at = datetime.now(UTC)
         change.record("token.revoked", "user", user_name, after={"revoked": len(tokens)})
+    recent_tokens.forget_all()
     return len(tokens)
 
 
@@ -134,6 +190,7 @@ def revoke_session(steward: Steward, token: str) -> bool:
             return False
         row[0].revoked_at = datetime.now(UTC)
         change.record("token.revoked", "user", row[1], after={"token_name": "web-session"})
+    recent_tokens.forget_all()
     return True
 
 
@@ -145,18 +202,38 @@ def list_users(steward: Steward) -> list[dict[str, str]]:
         ]
 
 
+_TOKEN_OWNER = (
+    select(User.name, User.role, User.disabled, Token.revoked_at)
+    .join(Token, Token.user_id == User.id)
+    .where(Token.token_hash == bindparam("token_hash"))
+)
+
+
+def cached_principal(steward: Steward, token: str | None) -> Principal | None:
+    """The caller a token was accepted as in the last few seconds; None if not known.
+
+    Never touches the database, so it may run on an event loop.
+    """
+    if not token:
+        return None
+    return recent_tokens.get(steward.db.url, hash_token(token))
+
+
 def authenticate_token(steward: Steward, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("missing credentials: send 'Authorization: Bearer <token>'")
-    with steward.db.read() as session:
-        row = session.execute(
-            select(User.name, User.role, User.disabled, Token.revoked_at)
-            .join(Token, Token.user_id == User.id)
-            .where(Token.token_hash == hash_token(token))
-        ).first()
+    token_hash = hash_token(token)
+    known = recent_tokens.get(steward.db.url, token_hash)
+    if known is not None:
+        return known
+    generation = recent_tokens.generation
+    with steward.db.query(snapshot=False) as conn:
+        row = conn.execute(_TOKEN_OWNER, {"token_hash": token_hash}).first()
     if row is None or row.revoked_at is not None or row.disabled:
         raise Unauthorized("invalid or revoked token")
-    return Principal(row.name, row.role)
+    principal = Principal(row.name, row.role)
+    recent_tokens.put(steward.db.url, token_hash, principal, generation)
+    return principal
 
 
 def authenticate_password(steward: Steward, name: str, password: str) -> Principal:

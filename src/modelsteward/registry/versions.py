@@ -4,6 +4,11 @@ Artifacts are streamed into the content-addressed store first; the version row,
 its blob records and its audit event then commit in one transaction, so a crash at
 any point leaves either the whole version or nothing visible (orphaned blobs are
 collected by ``steward fsck --gc``).
+
+The hot paths (register, get, list) use plain SQL statements on the tables rather
+than loading ORM objects: a registration is one ``UPDATE ... RETURNING`` that locks
+the model row and draws the number, three inserts (version, blobs, audit record)
+and the audit chain's end, in one transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import hashlib
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
@@ -22,36 +27,55 @@ from modelsteward.errors import Conflict, InvalidInput, NotFound, UntrustedArtif
 from modelsteward.governance.audit import canonical_json
 from modelsteward.governance.identity import Principal
 from modelsteward.governance.roles import Permission
-from modelsteward.registry.flavors.base import get_flavor
+from modelsteward.registry.flavors.base import Flavor, get_flavor, is_self_contained
 from modelsteward.registry.materialize import main_model_file, materialize
 from modelsteward.registry.models import find_model
+from modelsteward.registry.names import check_name
 from modelsteward.registry.specs import VersionSpec
-from modelsteward.registry.views import VersionView
+from modelsteward.registry.views import VERSION_COLUMNS, VersionView
 from modelsteward.store.artifacts import StoredBlob
-from modelsteward.store.blobs import remember_blob
+from modelsteward.store.blobs import remember_blobs
 from modelsteward.store.tables import Alias, Model, ModelVersion
+
+_MODELS = cast(Table, Model.__table__)
+_VERSIONS = cast(Table, ModelVersion.__table__)
+_ALIASES = cast(Table, Alias.__table__)
+_MAX_NUMBER = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
 
 
 def content_hash(spec: VersionSpec, files: list[dict[str, Any]]) -> str:
     """Identity of what the version *is*: its files and the facts that change its behaviour."""
+    body = spec.model_dump(mode="json", include={"input_schema", "output_schema"})
     core = {
         "flavor": spec.flavor,
         "files": sorted((f["role"], f["name"], f["sha256"]) for f in files),
-        "input_schema": spec.model_dump(mode="json")["input_schema"],
-        "output_schema": spec.model_dump(mode="json")["output_schema"],
+        "input_schema": body["input_schema"],
+        "output_schema": body["output_schema"],
         "params": spec.params,
         "flavor_options": spec.flavor_options,
     }
     return hashlib.sha256(canonical_json(core).encode()).hexdigest()
 
 
+def _number_of(ref: str | int) -> int | None:
+    """The version number a reference names, or None when it names an alias."""
+    if isinstance(ref, int):
+        return ref
+    return int(ref) if ref.isdecimal() and ref.isascii() else None
+
+
 def resolve_version(session: Session, model: Model, ref: str | int) -> ModelVersion:
     """A version by number (``3``) or by alias (``champion``)."""
-    if isinstance(ref, int) or str(ref).isdigit():
-        version = session.scalar(
-            select(ModelVersion).where(
-                ModelVersion.model_id == model.id, ModelVersion.version == int(ref)
+    number = _number_of(ref)
+    if number is not None:
+        version = (
+            session.scalar(
+                select(ModelVersion).where(
+                    ModelVersion.model_id == model.id, ModelVersion.version == number
+                )
             )
+            if 0 < number <= _MAX_NUMBER
+            else None
         )
     else:
         version = session.scalar(
@@ -72,10 +96,24 @@ def _validated_flavor_facts(
     steward: Steward, spec: VersionSpec, files: list[dict[str, Any]]
 ) -> dict[str, Any]:
     flavor = get_flavor(spec.flavor)
-    with tempfile.TemporaryDirectory(prefix="steward-validate-") as tmp:
-        placed = materialize(steward.artifacts, files, Path(tmp))
-        facts = flavor.validate(placed[main_model_file(files)["name"]], steward.settings)
+    main = main_model_file(files)
+    in_place = steward.artifacts.local_path(main["sha256"]) if is_self_contained(flavor) else None
+    if in_place is not None:
+        facts = _validate_in_place(flavor, in_place, main["name"], steward)
+    else:
+        with tempfile.TemporaryDirectory(prefix="steward-validate-") as tmp:
+            placed = materialize(steward.artifacts, files, Path(tmp))
+            facts = flavor.validate(placed[main["name"]], steward.settings)
     return {**spec.flavor_options, **facts}
+
+
+def _validate_in_place(flavor: Flavor, path: Path, name: str, steward: Steward) -> dict[str, Any]:
+    """Check a local blob where it lies (it was hash-verified when stored, and blobs are
+    never rewritten); messages name the file as uploaded, not by its hash."""
+    try:
+        return flavor.validate(path, steward.settings)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message.replace(path.name, name), details=exc.details) from exc
 
 
 def _trust_record(spec: VersionSpec, actor: Principal) -> dict[str, Any] | None:
@@ -97,6 +135,47 @@ def _trust_record(spec: VersionSpec, actor: Principal) -> dict[str, Any] | None:
     }
 
 
+_MODEL_STATUS = select(_MODELS.c.status).where(_MODELS.c.name == bindparam("model_name"))
+_DRAW_NUMBER = (
+    update(_MODELS)
+    .where(_MODELS.c.name == bindparam("model_name"), _MODELS.c.status == "active")
+    .values(
+        last_version=_MODELS.c.last_version + 1,
+        updated_at=bindparam("now", type_=_MODELS.c.updated_at.type),
+    )
+    .returning(_MODELS.c.id, _MODELS.c.last_version)
+)
+_INSERT_VERSION = _VERSIONS.insert()
+
+
+def _refuse_registration(conn: Connection, model_name: str) -> None:
+    """Raise why ``model_name`` takes no new version (missing, or archived); else return."""
+    status = conn.execute(_MODEL_STATUS, {"model_name": model_name}).scalar()
+    if status is None:
+        raise NotFound(f"model {model_name!r} not found")
+    if status != "active":
+        raise Conflict(f"model {model_name!r} is archived; restore it to add versions")
+
+
+def check_registrable(steward: Steward, model_name: str) -> None:
+    """Fail early (404, or 409 for an archived model) before costly uploads or checks.
+
+    Only a hint: ``register_version`` decides under the model's row lock.
+    """
+    check_name(model_name, what="model name")
+    with steward.db.query(snapshot=False) as conn:
+        _refuse_registration(conn, model_name)
+
+
+def _draw_number(conn: Connection, model_name: str, now: datetime) -> tuple[int, int]:
+    """Lock the model row and take its next version number: (model id, number)."""
+    drawn = conn.execute(_DRAW_NUMBER, {"model_name": model_name, "now": now}).first()
+    if drawn is None:
+        _refuse_registration(conn, model_name)
+        raise Conflict(f"model {model_name!r} changed during registration; try again")
+    return drawn[0], drawn[1]
+
+
 def register_version(
     steward: Steward,
     actor: Principal,
@@ -104,7 +183,13 @@ def register_version(
     spec: VersionSpec,
     blobs: dict[str, StoredBlob],
 ) -> VersionView:
-    """Record a new immutable version whose files are already in the artifact store."""
+    """Record a new immutable version whose files are already in the artifact store.
+
+    The model's existence and status are checked under its row lock, in the write
+    transaction. A caller that would otherwise waste work on a missing or archived
+    model (the upload route, before it reads the files) calls ``check_registrable``
+    first.
+    """
     declared = {f.name for f in spec.files}
     if declared != set(blobs):
         missing, extra = declared - set(blobs), set(blobs) - declared
@@ -120,82 +205,137 @@ def register_version(
         if entry.sha256 and entry.sha256 != blobs[entry.name].sha256:
             raise InvalidInput(f"hash mismatch for {entry.name!r}")
     trust = _trust_record(spec, actor)
-    with steward.db.read() as session:
-        find_model(session, model_name)  # 404 before the costly validation
+    check_name(model_name, what="model name")
     facts = _validated_flavor_facts(steward, spec, files)
-    body = spec.model_dump(mode="json")
+    body = spec.model_dump(
+        mode="json",
+        include={
+            "input_schema",
+            "output_schema",
+            "training_data",
+            "code",
+            "dependencies",
+            "lineage",
+            "tests",
+        },
+    )
+    row: dict[str, Any] = {
+        "flavor": spec.flavor,
+        "status": "active",
+        "description": spec.description,
+        "files": files,
+        "input_schema": body["input_schema"],
+        "output_schema": body["output_schema"],
+        "training_data": body["training_data"],
+        "code": body["code"],
+        "dependencies": body["dependencies"],
+        "params": spec.params,
+        "metrics": spec.metrics,
+        "meta": {**spec.metadata, "flavor": facts},
+        "lineage": body["lineage"],
+        "tests": body["tests"],
+        "tags": spec.tags,
+        "trust": trust,
+        "content_hash": content_hash(spec, files),
+        "created_by": actor.name,
+    }
     with steward.change(actor.name) as change:
-        model = find_model(change.session, model_name, for_update=True)
-        if model.status != "active":
-            raise Conflict(f"model {model_name!r} is archived; restore it to add versions")
+        conn = change.session.connection()
+        row["created_at"] = datetime.now(UTC)
+        row["model_id"], row["version"] = _draw_number(conn, model_name, row["created_at"])
         parent = spec.lineage.parent_version
-        if parent is not None and not 1 <= parent <= model.last_version:
+        if parent is not None and not 1 <= parent < row["version"]:
             raise InvalidInput(f"parent_version {parent} does not exist for {model_name!r}")
-        model.last_version += 1
-        model.updated_at = datetime.now(UTC)
-        version = ModelVersion(
-            model_id=model.id,
-            version=model.last_version,
-            flavor=spec.flavor,
-            description=spec.description,
-            files=files,
-            input_schema=body["input_schema"],
-            output_schema=body["output_schema"],
-            training_data=body["training_data"],
-            code=body["code"],
-            dependencies=body["dependencies"],
-            params=spec.params,
-            metrics=spec.metrics,
-            meta={**spec.metadata, "flavor": facts},
-            lineage=body["lineage"],
-            tests=body["tests"],
-            tags=spec.tags,
-            trust=trust,
-            content_hash=content_hash(spec, files),
-            created_by=actor.name,
-        )
-        change.session.add(version)
-        for f in files:
-            remember_blob(change.session, f["sha256"], f["size"])
-        change.session.flush()
-        view = VersionView.of(model_name, version, [])
+        conn.execute(_INSERT_VERSION, row)
+        remember_blobs(change.session, {f["sha256"]: f["size"] for f in files})
         change.record(
             "version.registered",
             "version",
-            f"{model_name}/{version.version}",
+            f"{model_name}/{row['version']}",
             after={
-                "version": version.version,
+                "version": row["version"],
                 "flavor": spec.flavor,
-                "content_hash": version.content_hash,
+                "content_hash": row["content_hash"],
                 "files": files,
                 "trust": trust,
             },
         )
-    return view
+    return VersionView.from_row(model_name, row, [])
+
+
+def _version_query(*, by: str) -> Select[Any]:
+    """A model's versions (one row per alias held), by number, by alias, or all of them."""
+    held = _ALIASES.alias("held")
+    query = (
+        select(*(_VERSIONS.c[c] for c in VERSION_COLUMNS), held.c.alias)
+        .join_from(_VERSIONS, _MODELS, _MODELS.c.id == _VERSIONS.c.model_id)
+        .outerjoin(held, held.c.version_id == _VERSIONS.c.id)
+        .where(_MODELS.c.name == bindparam("model_name"))
+    )
+    if by == "number":
+        return query.where(_VERSIONS.c.version == bindparam("number"))
+    if by == "alias":
+        named = _ALIASES.alias("named")
+        return query.join(
+            named,
+            (named.c.version_id == _VERSIONS.c.id)
+            & (named.c.model_id == _MODELS.c.id)
+            & (named.c.alias == bindparam("alias")),
+        )
+    if by == "active":
+        query = query.where(_VERSIONS.c.status == "active")
+    return query.order_by(_VERSIONS.c.version.desc())
+
+
+_BY_NUMBER = _version_query(by="number")
+_BY_ALIAS = _version_query(by="alias")
+_ALL_VERSIONS = _version_query(by="all")
+_ACTIVE_VERSIONS = _version_query(by="active")
+_MODEL_ID = select(_MODELS.c.id).where(_MODELS.c.name == bindparam("model_name"))
+
+
+def _model_exists(conn: Connection, model_name: str) -> bool:
+    return conn.execute(_MODEL_ID, {"model_name": model_name}).first() is not None
 
 
 def get_version(steward: Steward, model_name: str, ref: str | int) -> VersionView:
-    with steward.db.read() as session:
-        model = find_model(session, model_name)
-        version = resolve_version(session, model, ref)
-        return VersionView.of(model.name, version, version_aliases(session, version))
+    """One version by number or alias, with the aliases it holds, in one query."""
+    check_name(model_name, what="model name")
+    number = _number_of(ref)
+    with steward.db.query(snapshot=False) as conn:
+        if number is None:
+            rows = conn.execute(_BY_ALIAS, {"model_name": model_name, "alias": str(ref)}).all()
+        elif 0 < number <= _MAX_NUMBER:
+            rows = conn.execute(_BY_NUMBER, {"model_name": model_name, "number": number}).all()
+        else:
+            rows = []
+        if not rows:
+            if not _model_exists(conn, model_name):
+                raise NotFound(f"model {model_name!r} not found")
+            raise NotFound(f"model {model_name!r} has no version {str(ref)[:64]!r}")
+    aliases = [r.alias for r in rows if r.alias is not None]
+    return VersionView.from_row(model_name, rows[0]._mapping, aliases)
 
 
 def list_versions(
     steward: Steward, model_name: str, *, include_archived: bool = True
 ) -> list[VersionView]:
-    with steward.db.read() as session:
-        model = find_model(session, model_name)
-        query = select(ModelVersion).where(ModelVersion.model_id == model.id)
-        if not include_archived:
-            query = query.where(ModelVersion.status == "active")
-        versions = session.scalars(query.order_by(ModelVersion.version.desc())).all()
-        by_version: dict[int, list[str]] = {}
-        for alias, vid in session.execute(
-            select(Alias.alias, Alias.version_id).where(Alias.model_id == model.id)
-        ):
-            by_version.setdefault(vid, []).append(alias)
-        return [VersionView.of(model.name, v, by_version.get(v.id, [])) for v in versions]
+    """A model's versions, newest first, each with its aliases, in one query."""
+    check_name(model_name, what="model name")
+    query = _ALL_VERSIONS if include_archived else _ACTIVE_VERSIONS
+    with steward.db.query(snapshot=False) as conn:
+        rows = conn.execute(query, {"model_name": model_name}).all()
+        if not rows and not _model_exists(conn, model_name):
+            raise NotFound(f"model {model_name!r} not found")
+    views: list[VersionView] = []
+    aliases: list[str] = []
+    for i, row in enumerate(rows):
+        if row.alias is not None:
+            aliases.append(row.alias)
+        if i + 1 == len(rows) or rows[i + 1].version != row.version:
+            views.append(VersionView.from_row(model_name, row._mapping, aliases))
+            aliases = []
+    return views
 
 
 def set_version_status(

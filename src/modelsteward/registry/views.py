@@ -1,13 +1,55 @@
-"""What the inventory returns: plain, serialisable views of stored rows."""
+"""What the inventory returns: plain, serialisable views of stored rows.
+
+Each view is built from a mapping of column names to values, so an ORM object and a
+row read with a plain (Core) query give the same view.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from modelsteward.store.tables import AliasChange, Model, ModelVersion
+
+MODEL_COLUMNS = (
+    "name",
+    "description",
+    "owner",
+    "team",
+    "use_case",
+    "risk_tier",
+    "tags",
+    "status",
+    "last_version",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+VERSION_COLUMNS = (
+    "version",
+    "flavor",
+    "status",
+    "description",
+    "files",
+    "input_schema",
+    "output_schema",
+    "training_data",
+    "code",
+    "dependencies",
+    "params",
+    "metrics",
+    "meta",
+    "lineage",
+    "tests",
+    "tags",
+    "trust",
+    "content_hash",
+    "created_by",
+    "created_at",
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -31,20 +73,24 @@ class ModelView(BaseModel):
 
     @classmethod
     def of(cls, model: Model, aliases: dict[str, int]) -> ModelView:
+        return cls.from_row({c: getattr(model, c) for c in MODEL_COLUMNS}, aliases)
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any], aliases: dict[str, int]) -> ModelView:
         return cls(
-            name=model.name,
-            description=model.description,
-            owner=model.owner,
-            team=model.team,
-            use_case=model.use_case,
-            risk_tier=model.risk_tier,
-            tags=model.tags,
-            status=model.status,
-            latest_version=model.last_version,
+            name=row["name"],
+            description=row["description"],
+            owner=row["owner"],
+            team=row["team"],
+            use_case=row["use_case"],
+            risk_tier=row["risk_tier"],
+            tags=row["tags"],
+            status=row["status"],
+            latest_version=row["last_version"],
             aliases=aliases,
-            created_by=model.created_by,
-            created_at=_utc(model.created_at),
-            updated_at=_utc(model.updated_at),
+            created_by=row["created_by"],
+            created_at=_utc(row["created_at"]),
+            updated_at=_utc(row["updated_at"]),
         )
 
 
@@ -81,29 +127,33 @@ class VersionView(BaseModel):
 
     @classmethod
     def of(cls, model_name: str, version: ModelVersion, aliases: list[str]) -> VersionView:
+        return cls.from_row(model_name, {c: getattr(version, c) for c in VERSION_COLUMNS}, aliases)
+
+    @classmethod
+    def from_row(cls, model_name: str, row: Mapping[Any, Any], aliases: list[str]) -> VersionView:
         return cls(
             model=model_name,
-            version=version.version,
-            flavor=version.flavor,
-            status=version.status,
-            description=version.description,
-            files=[FileView(**f) for f in version.files],
-            input_schema=version.input_schema,
-            output_schema=version.output_schema,
-            training_data=version.training_data,
-            code=version.code,
-            dependencies=version.dependencies,
-            params=version.params,
-            metrics=version.metrics,
-            metadata=version.meta,
-            lineage=version.lineage,
-            tests=version.tests,
-            tags=version.tags,
-            trust=version.trust,
+            version=row["version"],
+            flavor=row["flavor"],
+            status=row["status"],
+            description=row["description"],
+            files=row["files"],
+            input_schema=row["input_schema"],
+            output_schema=row["output_schema"],
+            training_data=row["training_data"],
+            code=row["code"],
+            dependencies=row["dependencies"],
+            params=row["params"],
+            metrics=row["metrics"],
+            metadata=row["meta"],
+            lineage=row["lineage"],
+            tests=row["tests"],
+            tags=row["tags"],
+            trust=row["trust"],
             aliases=sorted(aliases),
-            content_hash=version.content_hash,
-            created_by=version.created_by,
-            created_at=_utc(version.created_at),
+            content_hash=row["content_hash"],
+            created_by=row["created_by"],
+            created_at=_utc(row["created_at"]),
         )
 
 

@@ -96,6 +96,19 @@ class ArtifactStore:
     def put_bytes(self, data: bytes, **kwargs: Any) -> StoredBlob:
         return self.put_stream([data], **kwargs)
 
+    def local_path(self, sha256: str) -> Path | None:
+        """Where a blob lies on this machine's file system; None for a remote store.
+
+        Blobs are written once under their verified hash and never modified, so a
+        reader that only inspects the bytes may use this path instead of a copy.
+        """
+        if not self.is_local:
+            return None
+        path = Path(self._blob_path(sha256))
+        if not path.is_file():
+            raise NotFound(f"artifact {sha256} is missing from the artifact store")
+        return path
+
     def exists(self, sha256: str) -> bool:
         return bool(self.fs.exists(self._blob_path(sha256)))
 

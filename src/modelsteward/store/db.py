@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -45,7 +45,8 @@ def _sqlite_engine(db_url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode:  # None: each statement runs on its own (autocommit), see Database.query
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -64,11 +65,28 @@ class Database:
             else self.engine
         )
         self._writer = sessionmaker(writer_engine, expire_on_commit=False)
+        self._lone_reader = (
+            self.engine.execution_options(sqlite_begin=None)
+            if self.dialect == "sqlite"
+            else self.engine
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
             yield session
+
+    @contextmanager
+    def query(self, *, snapshot: bool = True) -> Iterator[Connection]:
+        """A connection for plain SQL reads, without an ORM session around it.
+
+        The cheapest way to run a few SELECTs on a hot path; rolled back on return
+        to the pool, so it must not be used to write. With ``snapshot=False`` SQLite
+        runs each statement on its own, without BEGIN and ROLLBACK around them: for
+        a single SELECT, or reads that need not agree with each other.
+        """
+        with (self.engine if snapshot else self._lone_reader).connect() as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Session]:

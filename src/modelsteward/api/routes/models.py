@@ -1,10 +1,16 @@
-"""/api/v1/models: the inventory."""
+"""/api/v1/models: the inventory.
+
+Handlers are ``async`` and hand the service call to the thread pool themselves: a
+plain ``def`` handler would make FastAPI take a second trip there to validate the
+response.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.governance.identity import Principal
@@ -21,12 +27,12 @@ Archiver = Annotated[Principal, Depends(allow(Permission.INVENTORY_ARCHIVE))]
 
 
 @router.post("", status_code=201, response_model=ModelView)
-def create_model(spec: ModelSpec, request: Request, who: Writer) -> ModelView:
-    return inventory.create_model(steward_of(request), who, spec)
+async def create_model(spec: ModelSpec, request: Request, who: Writer) -> ModelView:
+    return await run_in_threadpool(inventory.create_model, steward_of(request), who, spec)
 
 
 @router.get("", response_model=Page)
-def search_models(
+async def search_models(
     request: Request,
     who: Reader,
     q: Annotated[str | None, Query(max_length=128)] = None,
@@ -38,7 +44,8 @@ def search_models(
     limit: Annotated[int, Query(ge=1, le=inventory.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page:
-    return inventory.search_models(
+    return await run_in_threadpool(
+        inventory.search_models,
         steward_of(request),
         q=q,
         tag=tag,
@@ -52,20 +59,24 @@ def search_models(
 
 
 @router.get("/{name}", response_model=ModelView)
-def get_model(name: str, request: Request, who: Reader) -> ModelView:
-    return inventory.get_model(steward_of(request), name)
+async def get_model(name: str, request: Request, who: Reader) -> ModelView:
+    return await run_in_threadpool(inventory.get_model, steward_of(request), name)
 
 
 @router.patch("/{name}", response_model=ModelView)
-def update_model(name: str, update: ModelUpdate, request: Request, who: Writer) -> ModelView:
-    return inventory.update_model(steward_of(request), who, name, update)
+async def update_model(name: str, update: ModelUpdate, request: Request, who: Writer) -> ModelView:
+    return await run_in_threadpool(inventory.update_model, steward_of(request), who, name, update)
 
 
 @router.post("/{name}/archive", response_model=ModelView)
-def archive_model(name: str, request: Request, who: Archiver) -> ModelView:
-    return inventory.set_model_status(steward_of(request), who, name, "archived")
+async def archive_model(name: str, request: Request, who: Archiver) -> ModelView:
+    return await run_in_threadpool(
+        inventory.set_model_status, steward_of(request), who, name, "archived"
+    )
 
 
 @router.post("/{name}/restore", response_model=ModelView)
-def restore_model(name: str, request: Request, who: Archiver) -> ModelView:
-    return inventory.set_model_status(steward_of(request), who, name, "active")
+async def restore_model(name: str, request: Request, who: Archiver) -> ModelView:
+    return await run_in_threadpool(
+        inventory.set_model_status, steward_of(request), who, name, "active"
+    )

@@ -1,10 +1,15 @@
-"""/api/v1/models/{name}/versions: register, read, download, archive, trust."""
+"""/api/v1/models/{name}/versions: register, read, download, archive, trust.
+
+Handlers that return a view are ``async`` and hand the service call to the thread
+pool themselves (one trip, where a plain ``def`` handler takes two: FastAPI validates
+its response there).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -13,14 +18,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from modelsteward.api.policy import allow, steward_of
+from modelsteward.context import Steward
 from modelsteward.errors import BadRequest, InvalidInput, NotFound
 from modelsteward.governance.identity import Principal
 from modelsteward.governance.roles import Permission
 from modelsteward.registry import versions as registry
-from modelsteward.registry.models import get_model
 from modelsteward.registry.specs import VersionSpec, json_depth
 from modelsteward.registry.views import VersionView
-from modelsteward.store.artifacts import CHUNK, StoredBlob
+from modelsteward.store.artifacts import CHUNK
 
 router = APIRouter(prefix="/api/v1/models/{name}/versions", tags=["versions"])
 
@@ -81,45 +86,63 @@ async def register_version(name: str, request: Request, who: Writer) -> VersionV
     steward = steward_of(request)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("send multipart/form-data with a 'spec' field and 'file' parts")
-    await run_in_threadpool(get_model, steward, name)  # 404 before reading the upload
+    # 404 (or 409 for an archived model) before reading the upload.
+    await run_in_threadpool(registry.check_registrable, steward, name)
     async with request.form(max_files=256, max_fields=16) as form:
         raw_spec = form.get("spec")
         if not isinstance(raw_spec, str):
             raise InvalidInput("missing form field 'spec' (the version spec as JSON)")
         spec = parse_spec(raw_spec)
-        uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
         expected = {f.name: f.sha256 for f in spec.files}
-        blobs: dict[str, StoredBlob] = {}
-        for upload in uploads:
+        uploads: dict[str, UploadFile] = {}
+        for upload in form.getlist("file"):
+            if not isinstance(upload, UploadFile):
+                continue
             file_name = upload.filename or ""
             if file_name not in expected:
                 raise InvalidInput(f"uploaded file {file_name[:80]!r} is not in the spec's files")
-            if file_name in blobs:
+            if file_name in uploads:
                 raise InvalidInput(f"file {file_name[:80]!r} was uploaded twice")
-            blobs[file_name] = await _store(request, upload, expected[file_name])
-    return await run_in_threadpool(registry.register_version, steward, who, name, spec, blobs)
+            uploads[file_name] = upload
+        # One trip to the thread pool stores the files and records the version.
+        return await run_in_threadpool(
+            _store_and_register, steward, who, name, spec, uploads, expected
+        )
 
 
-async def _store(request: Request, upload: UploadFile, expected_sha256: str | None) -> StoredBlob:
-    steward = steward_of(request)
-    upload.file.seek(0)
-    reader = upload.file
-    return await run_in_threadpool(
-        steward.artifacts.put_stream,
-        iter(lambda: reader.read(CHUNK), b""),
-        expected_sha256=expected_sha256,
-        max_bytes=steward.settings.max_upload_bytes,
-    )
+def _store_and_register(
+    steward: Steward,
+    who: Principal,
+    name: str,
+    spec: VersionSpec,
+    uploads: dict[str, UploadFile],
+    expected: dict[str, str | None],
+) -> VersionView:
+    blobs = {
+        file_name: steward.artifacts.put_stream(
+            _chunks(upload.file),
+            expected_sha256=expected[file_name],
+            max_bytes=steward.settings.max_upload_bytes,
+        )
+        for file_name, upload in uploads.items()
+    }
+    return registry.register_version(steward, who, name, spec, blobs)
+
+
+def _chunks(reader: BinaryIO) -> Iterator[bytes]:
+    reader.seek(0)
+    while chunk := reader.read(CHUNK):
+        yield chunk
 
 
 @router.get("", response_model=list[VersionView])
-def list_versions(name: str, request: Request, who: Reader) -> list[VersionView]:
-    return registry.list_versions(steward_of(request), name)
+async def list_versions(name: str, request: Request, who: Reader) -> list[VersionView]:
+    return await run_in_threadpool(registry.list_versions, steward_of(request), name)
 
 
 @router.get("/{ref}", response_model=VersionView)
-def get_version(name: str, ref: str, request: Request, who: Reader) -> VersionView:
-    return registry.get_version(steward_of(request), name, ref)
+async def get_version(name: str, ref: str, request: Request, who: Reader) -> VersionView:
+    return await run_in_threadpool(registry.get_version, steward_of(request), name, ref)
 
 
 @router.get("/{ref}/files/{file_name:path}")
@@ -146,21 +169,27 @@ def download_file(
 
 
 @router.post("/{ref}/archive", response_model=VersionView)
-def archive_version(name: str, ref: str, request: Request, who: Archiver) -> VersionView:
-    return registry.set_version_status(steward_of(request), who, name, ref, "archived")
+async def archive_version(name: str, ref: str, request: Request, who: Archiver) -> VersionView:
+    return await run_in_threadpool(
+        registry.set_version_status, steward_of(request), who, name, ref, "archived"
+    )
 
 
 @router.post("/{ref}/restore", response_model=VersionView)
-def restore_version(name: str, ref: str, request: Request, who: Archiver) -> VersionView:
-    return registry.set_version_status(steward_of(request), who, name, ref, "active")
+async def restore_version(name: str, ref: str, request: Request, who: Archiver) -> VersionView:
+    return await run_in_threadpool(
+        registry.set_version_status, steward_of(request), who, name, ref, "active"
+    )
 
 
 @router.post("/{ref}/trust", response_model=VersionView)
-def grant_trust(
+async def grant_trust(
     name: str,
     ref: str,
     request: Request,
     who: Truster,
     reason: Annotated[str, Body(embed=True, min_length=3, max_length=1024)],
 ) -> VersionView:
-    return registry.grant_trust(steward_of(request), who, name, ref, reason)
+    return await run_in_threadpool(
+        registry.grant_trust, steward_of(request), who, name, ref, reason
+    )

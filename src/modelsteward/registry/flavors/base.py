@@ -4,6 +4,12 @@ Flavors are found through the ``modelsteward.flavors`` entry point group; the bu
 ship through the same door, so a third-party flavor is a package, not an edit here.
 A flavor whose loading can run arbitrary code sets ``needs_trust``; such a version
 loads only after an explicit, audited trust decision.
+
+A flavor may also set ``self_contained = True`` (optional, False when absent) to say
+that ``validate`` reads the main file and nothing else, whatever the file is called:
+no sibling files, no meaning in the name beyond error messages. The registry then
+checks a blob of a local artifact store where it lies instead of a copy laid out
+under its uploaded name.
 """
 
 from __future__ import annotations
@@ -47,6 +53,11 @@ def _discovered() -> dict[str, Flavor]:
         flavor = ep.load()()
         flavors[flavor.name] = flavor
     return flavors
+
+
+def is_self_contained(flavor: Flavor) -> bool:
+    """Whether ``validate`` needs only the main file (see the module doc)."""
+    return getattr(flavor, "self_contained", False) is True
 
 
 def available_flavors() -> dict[str, Flavor]:

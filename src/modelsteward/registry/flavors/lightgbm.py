@@ -65,6 +65,7 @@ class LightGBMFlavor:
     name = "lightgbm"
     description = "LightGBM models in LightGBM's native text format"
     needs_trust = False
+    self_contained = True
 
     def can_save(self, model: object) -> bool:
         if "lightgbm" not in sys.modules:

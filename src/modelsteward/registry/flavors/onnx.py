@@ -85,6 +85,7 @@ class OnnxFlavor:
     name = "onnx"
     description = "ONNX graphs, run with onnxruntime"
     needs_trust = False
+    self_contained = False  # external weights are files beside the main one
 
     def can_save(self, model: object) -> bool:
         if "onnx" not in sys.modules:

@@ -176,6 +176,7 @@ class PickleFlavor:
     name = "pickle"
     description = "pickle or joblib files (runs code when loaded: needs trust)"
     needs_trust = True
+    self_contained = True
 
     def can_save(self, model: object) -> bool:
         return False  # never picked automatically; ask for flavor="pickle"

@@ -108,6 +108,7 @@ class PythonClassFlavor:
     name = "python"
     description = "a Python class with predict, uploaded as source (runs code: needs trust)"
     needs_trust = True
+    self_contained = False  # helper modules are uploaded beside the main file
 
     def can_save(self, model: object) -> bool:
         return False  # source code is uploaded, not serialised from memory

@@ -10,6 +10,7 @@ the list a file declares about itself is never consulted.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import zipfile
@@ -21,6 +22,7 @@ from modelsteward.errors import InvalidInput, StewardError, Unavailable
 
 FILE_NAME = "model.skops"
 MAX_EXPANSION = 50  # skops stores arrays uncompressed by default
+READ_WHOLE_BYTES = 64 * 1024 * 1024
 
 # Inert building blocks of common fitted scikit-learn models that skops does not trust
 # by default: sklearn's own compiled state holders (trees, neighbour indexes, distance
@@ -60,13 +62,12 @@ def _skops_io() -> Any:
     return sio
 
 
-def _schema_facts(path: Path) -> dict[str, Any]:
+def _schema_facts(archive: zipfile.ZipFile, size: int, name: str) -> dict[str, Any]:
     """The top-level class and versions recorded in ``schema.json``; best effort."""
-    with zipfile.ZipFile(path) as archive:
-        expanded = sum(info.file_size for info in archive.infolist())
-        if expanded > MAX_EXPANSION * max(path.stat().st_size, 1 << 20):
-            raise InvalidInput(f"{path.name} expands to {expanded >> 20} MiB; refusing a zip bomb")
-        schema = json.loads(archive.read("schema.json"))
+    expanded = sum(info.file_size for info in archive.infolist())
+    if expanded > MAX_EXPANSION * max(size, 1 << 20):
+        raise InvalidInput(f"{name} expands to {expanded >> 20} MiB; refusing a zip bomb")
+    schema = json.loads(archive.read("schema.json"))
     facts: dict[str, Any] = {
         "estimator": f"{schema.get('__module__')}.{schema.get('__class__')}",
         "skops_version": schema.get("_skops_version"),
@@ -79,10 +80,30 @@ def _schema_facts(path: Path) -> dict[str, Any]:
     return facts
 
 
+def _inspect(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Schema facts and the types skops would have to build, reading the file once.
+
+    skops reads every array of the file while it lists types anyway, so a file of up
+    to ``READ_WHOLE_BYTES`` is read into memory once and both passes parse that; a
+    larger one is opened twice rather than held twice.
+    """
+    sio = _skops_io()
+    size = path.stat().st_size
+    if size > READ_WHOLE_BYTES:
+        with zipfile.ZipFile(path) as archive:
+            facts = _schema_facts(archive, size, path.name)
+        return facts, sio.get_untrusted_types(file=path)
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        facts = _schema_facts(archive, size, path.name)
+    return facts, sio.get_untrusted_types(data=data)
+
+
 class SklearnFlavor:
     name = "sklearn"
     description = "scikit-learn estimators and pipelines in the skops format (no pickle)"
     needs_trust = False
+    self_contained = True
 
     def can_save(self, model: object) -> bool:
         if "sklearn" not in sys.modules:
@@ -98,10 +119,8 @@ class SklearnFlavor:
         return [target]
 
     def validate(self, path: Path, settings: Settings) -> dict[str, Any]:
-        sio = _skops_io()
         try:
-            facts = _schema_facts(path)
-            found = sio.get_untrusted_types(file=path)
+            facts, found = _inspect(path)
         except StewardError:
             raise
         except Exception as exc:  # any parser failure means the file is unreadable

@@ -58,6 +58,7 @@ class XGBoostFlavor:
     name = "xgboost"
     description = "XGBoost models in XGBoost's native UBJSON/JSON format"
     needs_trust = False
+    self_contained = True
 
     def can_save(self, model: object) -> bool:
         if "xgboost" not in sys.modules:
