@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
-from modelsteward.store.tables import AuditEvent
+from modelsteward.store.tables import AuditEvent, as_utc
 
 GENESIS_HASH = "0" * 64
 _PG_AUDIT_LOCK = 7_311_996_022
@@ -35,7 +35,7 @@ def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 def _fields(event: AuditEvent) -> dict[str, Any]:
-    at = event.at.astimezone(UTC) if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+    at = as_utc(event.at)
     return {
         "seq": event.seq,
         "at": at.isoformat(),

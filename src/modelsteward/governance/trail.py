@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from modelsteward.context import Steward
 from modelsteward.governance.audit import ChainReport, verify_chain
-from modelsteward.store.tables import AuditEvent
+from modelsteward.store.tables import AuditEvent, as_utc
 
 
 def event_view(event: AuditEvent) -> dict[str, Any]:
-    at = event.at.replace(tzinfo=UTC) if event.at.tzinfo is None else event.at.astimezone(UTC)
+    at = as_utc(event.at)
     return {
         "seq": event.seq,
         "at": at.isoformat(),

@@ -7,12 +7,12 @@ row read with a plain (Core) query give the same view.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from modelsteward.store.tables import AliasChange, Model, ModelVersion
+from modelsteward.store.tables import AliasChange, Model, ModelVersion, as_utc
 
 MODEL_COLUMNS = (
     "name",
@@ -52,8 +52,7 @@ VERSION_COLUMNS = (
 )
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+_utc = as_utc
 
 
 class ModelView(BaseModel):
