@@ -41,6 +41,7 @@ class Settings:
     lazy_loading: bool = False
     max_loaded_bytes: int = DEFAULT_MAX_LOADED_BYTES
     unload_idle_s: float = 300.0
+    scheduler_tick_s: float = 5.0
 
     @property
     def admin_token_path(self) -> Path:
@@ -81,4 +82,5 @@ class Settings:
                 env.get("STEWARD_MAX_LOADED_BYTES", str(DEFAULT_MAX_LOADED_BYTES))
             ),
             unload_idle_s=float(env.get("STEWARD_UNLOAD_IDLE_SECONDS", "300")),
+            scheduler_tick_s=float(env.get("STEWARD_SCHEDULER_SECONDS", "5")),
         )

@@ -21,6 +21,10 @@ class Permission(StrEnum):
     DEPLOY = "deployment.write"
     PREDICT = "predict"
     LABELS_WRITE = "labels.write"
+    LIFECYCLE_DEFINE = "lifecycle.define"
+    LIFECYCLE_TRANSITION = "lifecycle.transition"
+    TASKS_DECIDE = "tasks.decide"
+    MONITORING_WRITE = "monitoring.write"
 
 
 class Role(StrEnum):
@@ -28,6 +32,7 @@ class Role(StrEnum):
     DATA_SCIENTIST = "data-scientist"
     OPERATOR = "operator"
     RISK_MANAGER = "risk-manager"
+    ARCHITECT = "architect"
     ADMIN = "admin"
     APPLICATION = "application"
 
@@ -39,16 +44,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DATA_SCIENTIST: frozenset(
         _READ
         | {Permission.INVENTORY_WRITE, Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE}
-        | {Permission.PREDICT}
+        | {Permission.PREDICT, Permission.LIFECYCLE_TRANSITION}
     ),
     Role.OPERATOR: frozenset(
         _READ
         | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
         | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
+        | {Permission.LIFECYCLE_TRANSITION, Permission.TASKS_DECIDE, Permission.MONITORING_WRITE}
     ),
     Role.RISK_MANAGER: frozenset(
-        _READ | {Permission.INVENTORY_ARCHIVE, Permission.TRUST_GRANT, Permission.AUDIT_READ}
+        _READ
+        | {Permission.INVENTORY_ARCHIVE, Permission.TRUST_GRANT, Permission.AUDIT_READ}
+        | {Permission.TASKS_DECIDE, Permission.LIFECYCLE_TRANSITION}
     ),
+    # Defines the life cycles models follow; decides nothing about a single model.
+    Role.ARCHITECT: frozenset(_READ | {Permission.LIFECYCLE_DEFINE, Permission.AUDIT_READ}),
     Role.ADMIN: frozenset(Permission),
     # A consuming application: asks for predictions and posts ground truth, nothing else.
     Role.APPLICATION: frozenset({Permission.PREDICT, Permission.LABELS_WRITE}),
