@@ -2,7 +2,7 @@
 # Where a steward server's time goes per prediction request: py-spy on `steward server`
 # (one worker) while the benchmark's client drives it.
 #
-#   bench/serving/profile.sh          # four scenarios, 15 s each (about 3 minutes)
+#   bench/serving/profile.sh          # five scenarios, 15 s each (about 3 minutes)
 #
 # py-spy is installed into a temporary virtual environment (PYSPY_VENV, default
 # /tmp/serving-pyspy), never into the project's. It samples the thread holding the GIL
@@ -71,4 +71,5 @@ scenario() {  # label, model, deployment variant, rows, concurrency
 scenario "LogisticRegression, single row, concurrency 8" lr production single 8
 scenario "LogisticRegression, 1000-row batches, concurrency 1" lr production batch 1
 scenario "RandomForest, single row, concurrency 32" rf production single 32
+scenario "RandomForest, single row, concurrency 1" rf production single 1
 scenario "LogisticRegression with a shadow, single row, concurrency 1" lr shadowed single 1

@@ -19,25 +19,28 @@ from pathlib import Path
 # cost, the shadow's ``predict`` is the shadow's); then, walking from the innermost
 # frame outwards, the first frame that matches.
 ENCLOSING = (
-    ("shadow mirroring", r"\b_mirror \("),
-    ("prediction log: record (as_rows, PredictionRecord)", r"\b_record \("),
+    ("shadow mirroring (its thread: batched predict and log record)", r"ShadowMirror\._work"),
+    ("prediction log: record (PredictionRecord)", r"\b_record \("),
     ("prediction log: writer thread (JSON, Parquet)", r"PredictionLog\.(_run|flush|_write)"),
     ("serving runtime: poll thread (database)", r"ServingRuntime\._loop"),
     ("metrics (prometheus)", r"prometheus_client|ServingMetrics"),
 )
 INNERMOST = (
     ("model predict (scikit-learn)", r"\(sklearn/"),
-    ("decode: records -> DataFrame, schema check", r"serving/validation\.py"),
+    ("decode: records -> DataFrame, schema check", r"serving/(validation|fastpath)\.py"),
     ("batching: queue, concat, split", r"serving/batching\.py"),
-    ("response: as_rows + JSON render", r"\bas_rows \(|responses\.py|json/encoder"),
-    ("request body: read + json.loads", r"json_body|json/decoder"),
+    (
+        "response: as_rows + JSON render",
+        r"\bas_rows \(|responses\.py|json/encoder|json_response|dumps \(",
+    ),
+    ("request body: read + parse", r"json_body|raw_json|parse_json|json/decoder|loads \("),
     ("auth: token check", r"api/policy\.py|authenticate_token"),
     ("steward middleware (request id, body limit)", r"api/middleware\.py"),
     ("HTTP: uvicorn + h11", r"uvicorn/|\(h11/"),
     ("framework: starlette/fastapi", r"\((starlette|fastapi)/"),
     ("thread hop: anyio, futures, locks", r"\((anyio|concurrent)/|\(threading\.py|\(queue\.py"),
     ("asyncio event loop", r"\((asyncio|selectors)"),
-    ("serving: Predictor (routing, ids, timing)", r"serving/predict\.py"),
+    ("serving: Predictor (routing, ids, timing)", r"serving/(predict|costs)\.py"),
 )
 
 

@@ -30,6 +30,9 @@ from modelsteward.governance.identity import ensure_bootstrap_admin
 from modelsteward.serving.batching import Batcher, split
 
 PREDICT = "/api/v1/deployments/churn-production/predict"
+# A model this cheap is otherwise answered on the event loop, one request after another,
+# where there is nothing to batch (see serving.costs); these tests are about batching.
+ON_THREADS = {"STEWARD_INLINE_PREDICT_MS": "0"}
 # Answers, for every row, how many rows its predict call had; rows aged -1 make it fail.
 ROW_COUNTER = """
 class RowCounter:
@@ -133,7 +136,7 @@ def test_concurrent_requests_get_the_same_answers_as_unbatched_predictions(
 
 
 def test_concurrent_requests_share_predict_calls_of_at_most_max_rows(tmp_path: Path) -> None:
-    with server_with(tmp_path, STEWARD_BATCH_MAX_ROWS="8") as api:
+    with server_with(tmp_path, STEWARD_BATCH_MAX_ROWS="8", **ON_THREADS) as api:
         register_row_counter(api, tmp_path)
         batch_sizes: list[int] = []
         calls: list[float] = []
@@ -175,7 +178,7 @@ def test_a_request_larger_than_max_rows_is_predicted_alone(tmp_path: Path) -> No
 
 
 def test_a_request_whose_rows_break_the_batch_fails_alone(tmp_path: Path) -> None:
-    with server_with(tmp_path) as api:
+    with server_with(tmp_path, **ON_THREADS) as api:
         register_row_counter(api, tmp_path)
         outcomes: dict[str, list[int]] = {"good": [], "bad": []}
         shared: list[int] = []

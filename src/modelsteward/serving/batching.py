@@ -17,16 +17,28 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from modelsteward.serving.fastpath import numeric_shape
+
 log = logging.getLogger(__name__)
 PredictFn = Callable[[Any], Any]
+
+
+class Queued(Protocol):
+    """A request waiting in a batch: its inputs and how many rows they hold."""
+
+    @property
+    def inputs(self) -> Any: ...
+
+    @property
+    def rows(self) -> int: ...
 
 
 @dataclass(eq=False)
@@ -41,19 +53,33 @@ class _Request:
 def batch_shape(inputs: Any) -> Hashable | None:
     """What inputs must share to be concatenated; None for inputs never batched."""
     if isinstance(inputs, pd.DataFrame):
-        return ("frame", tuple(inputs.columns), tuple(inputs.dtypes))
+        known = numeric_shape(inputs)  # the fast path's frames: known without asking pandas
+        if known is not None:
+            return ("frame", *known)
+        return ("frame", tuple(inputs.columns.tolist()), tuple(inputs.dtypes))
     if isinstance(inputs, np.ndarray) and inputs.ndim >= 1:
         return ("array", inputs.shape[1:], inputs.dtype)
     return None
 
 
 def combine(parts: list[Any]) -> Any:
-    if isinstance(parts[0], pd.DataFrame):
+    """Inputs of one ``batch_shape`` as one; a frame of one NumPy dtype (the numeric fast
+    path's) is joined as one array, many times faster than ``pd.concat`` of small frames."""
+    first = parts[0]
+    if isinstance(first, pd.DataFrame):
+        dtypes = set(first.dtypes)
+        if (
+            len(dtypes) == 1
+            and isinstance(dtype := dtypes.pop(), np.dtype)
+            and dtype.kind in "biuf"
+        ):
+            block = np.concatenate([p.to_numpy() for p in parts])
+            return pd.DataFrame(block, columns=first.columns, copy=False)
         return pd.concat(parts, ignore_index=True)
     return np.concatenate(parts)
 
 
-def split(outputs: Any, requests: list[_Request]) -> list[Any] | None:
+def split(outputs: Any, requests: Sequence[Queued]) -> list[Any] | None:
     """Outputs cut back into one piece per request, or None when the rows do not line up."""
     total = sum(r.rows for r in requests)
     bounds, start = [], 0
@@ -109,6 +135,8 @@ class Batcher:
         self._thread.start()
 
     def submit(self, inputs: Any) -> Any:
+        if isinstance(inputs, pd.DataFrame) and len(inputs) > self.max_rows:
+            return self.predict(inputs)  # too large to batch: no need to work out its shape
         shape = batch_shape(inputs)
         rows = len(inputs) if shape is not None else 0
         if shape is None or rows > self.max_rows:

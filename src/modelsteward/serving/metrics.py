@@ -30,6 +30,8 @@ LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 ROUTE_LABELS = ("deployment", "version", "route")
+MAX_CACHED_SERIES = 10_000  # label look-ups kept per process; past it the cache starts over
+_Children = tuple[Any, Any, Any]
 
 
 class GpuCollector(Collector):
@@ -100,12 +102,20 @@ class ServingMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.shadows_dropped = Counter(
+            "steward_shadow_dropped",
+            "Mirrored copies of requests a shadow never answered: its queue was full.",
+            ("deployment", "version"),
+            registry=self.registry,
+        )
         self.in_flight_requests = Gauge(
             "steward_in_flight_requests",
             "Prediction requests being processed now.",
             ("deployment",),
             registry=self.registry,
         )
+        self._children: dict[tuple[str, int | str, str, int], _Children] = {}
+        self._gauges: dict[str, Any] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.gpu = gpu_collector() if gpu else None
@@ -116,15 +126,36 @@ class ServingMetrics:
         self, deployment: str, version: int | str, route: str, status: int, latency_s: float
     ) -> None:
         """Count one finished request and its latency; 5xx statuses also count as errors."""
-        labels = (deployment, str(version), route)
-        self.requests.labels(*labels, str(status)).inc()
-        self.latency.labels(*labels).observe(latency_s)
-        if status >= 500:
-            self.errors.labels(*labels).inc()
+        children = self._children.get((deployment, version, route, status))
+        if children is None:
+            children = self._labelled(deployment, str(version), route, status)
+        requests, latency, errors = children
+        requests.inc()
+        latency.observe(latency_s)
+        if errors is not None:
+            errors.inc()
+
+    def _labelled(self, deployment: str, version: str, route: str, status: int) -> _Children:
+        """The labelled series of one (deployment, version, route, status), looked up once."""
+        labels = (deployment, version, route)
+        children = (
+            self.requests.labels(*labels, str(status)),
+            self.latency.labels(*labels),
+            self.errors.labels(*labels) if status >= 500 else None,
+        )
+        if len(self._children) >= MAX_CACHED_SERIES:
+            self._children.clear()
+        self._children[(deployment, version, route, status)] = children
+        return children
+
+    def shadow_dropped(self, deployment: str, version: int | str) -> None:
+        self.shadows_dropped.labels(deployment, str(version)).inc()
 
     @contextmanager
     def in_flight(self, deployment: str) -> Iterator[None]:
-        gauge = self.in_flight_requests.labels(deployment)
+        gauge = self._gauges.get(deployment)
+        if gauge is None:
+            gauge = self._gauges[deployment] = self.in_flight_requests.labels(deployment)
         gauge.inc()
         try:
             yield

@@ -1,8 +1,11 @@
 """Answering one prediction request: route, validate, predict, mirror, log, measure.
 
-The caller's answer never waits for shadows or for the prediction log: shadows run
-on a small thread pool and log records go to a buffered background writer. Concurrent
-requests for the same version share a ``predict`` call (see ``serving.batching``).
+The caller's answer never waits for shadows or for the prediction log: shadow copies go
+to a bounded queue answered in batches on a thread of their own (``serving.shadows``),
+and log records keep the validated inputs and the outputs as they are for a background
+writer. Concurrent requests for the same version share a ``predict`` call (see
+``serving.batching``). A version whose ``predict`` calls are cheap may be answered on
+the caller's thread, the event loop, with no hop to a worker thread (``inline``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,12 +23,20 @@ import pandas as pd
 
 from modelsteward.errors import NotFound, StewardError
 from modelsteward.serving.batching import Batching
+from modelsteward.serving.costs import PredictCosts
+from modelsteward.serving.fastpath import numeric_table
+from modelsteward.serving.logrows import Rows
 from modelsteward.serving.metrics import ServingMetrics
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 from modelsteward.serving.router import choose, shadows
-from modelsteward.serving.runtime import LiveDeployment, LoadedVersion, ServingRuntime
+from modelsteward.serving.runtime import LiveDeployment, LoadedVersion, ServingRuntime, VersionKey
+from modelsteward.serving.shadows import Answer, Mirrored, ShadowMirror
+from modelsteward.serving.validation import Validated
 
 log = logging.getLogger(__name__)
+# Bodies up to these sizes may be answered on the event loop (see ``inline_bytes``).
+INLINE_BYTES = 32 * 1024
+INLINE_NUMERIC_BYTES = 1024 * 1024
 Decoder = Callable[[dict[str, Any] | None], Any]
 
 
@@ -60,11 +70,7 @@ def as_rows(value: Any) -> list[Any]:
 
 class Predictor:
     def __init__(
-        self,
-        runtime: ServingRuntime,
-        prediction_log: PredictionLog,
-        metrics: ServingMetrics,
-        shadow_threads: int = 2,
+        self, runtime: ServingRuntime, prediction_log: PredictionLog, metrics: ServingMetrics
     ) -> None:
         settings = runtime.steward.settings
         self.runtime = runtime
@@ -75,21 +81,46 @@ class Predictor:
             max_rows=settings.batch_max_rows,
             max_wait_s=settings.batch_max_wait_ms / 1000,
         )
+        self.costs = PredictCosts(settings.inline_predict_ms / 1000)
+        self.shadows = ShadowMirror(
+            self._record_shadow, dropped=self._dropped, max_queued=settings.shadow_queue
+        )
         runtime.cache.on_unload(self.batching.stop)
-        self._shadows = ThreadPoolExecutor(shadow_threads, thread_name_prefix="steward-shadow")
+        runtime.cache.on_unload(self.costs.forget)
 
     def close(self) -> None:
-        self._shadows.shutdown(wait=True)
+        self.shadows.close()
         self.batching.close()
 
-    def run_model(self, target: LoadedVersion, inputs: Any) -> Any:
-        """``target``'s prediction for ``inputs``, batched with concurrent requests."""
+    def run_model(self, target: LoadedVersion, inputs: Any, *, inline: bool = False) -> Any:
+        """``target``'s prediction for ``inputs``: on this thread when ``inline``, else
+        batched with concurrent requests."""
+        key: VersionKey = (target.model, target.version)
+        if inline:
+            return self.costs.timed(key, target.predictor.predict)(inputs)
         return self.batching.predict(
-            (target.model, target.version),
-            target.predictor.predict,
+            key,
+            self.costs.timed(key, target.predictor.predict),
             inputs,
             current=lambda: self.runtime.cache.holds(target),
         )
+
+    def inline_bytes(self, name: str) -> int:
+        """The largest body of ``name`` to answer on the calling event loop; 0 for none.
+
+        Only a deployment loaded here (answering needs no database) whose answering
+        versions (not shadows: they have their own thread) predict in under
+        ``STEWARD_INLINE_PREDICT_MS`` of CPU time. Bodies for the numeric fast path are
+        checked in a few vectorised passes, so larger ones qualify than for others.
+        """
+        live = self.runtime.loaded(name)
+        if live is None:
+            return 0
+        answering = [live.versions[r["version"]] for r in live.routes if r["role"] != "shadow"]
+        if not self.costs.cheap((v.model, v.version) for v in answering):
+            return 0
+        numeric = all(numeric_table(v.input_schema) is not None for v in answering)
+        return INLINE_NUMERIC_BYTES if numeric else INLINE_BYTES
 
     def _target(
         self, live: LiveDeployment, key: str | None, version: int | None
@@ -111,16 +142,22 @@ class Predictor:
         key: str | None = None,
         version: int | None = None,
         request_id: str | None = None,
+        inline: bool = False,
     ) -> Prediction:
         live = self.runtime.use(name)
         route, target = self._target(live, key, version)
         request_id = request_id or uuid.uuid4().hex
         started = time.perf_counter()
         status, outputs, error, inputs = 200, None, None, None
+        logged: Rows | None = None
         with self.metrics.in_flight(name):
             try:
-                inputs = decode(target.input_schema)
-                outputs = self.run_model(target, inputs)
+                decoded = decode(target.input_schema)
+                if isinstance(decoded, Validated):
+                    inputs, logged = decoded.inputs, Rows(decoded.inputs, decoded.logged_json)
+                else:
+                    inputs, logged = decoded, Rows(decoded)
+                outputs = self.run_model(target, inputs, inline=inline)
             except StewardError as exc:
                 status, error = exc.status, exc.code
                 raise
@@ -135,13 +172,13 @@ class Predictor:
                 ) from exc
             finally:
                 latency = time.perf_counter() - started
-                self.metrics.observe(name, str(target.version), route["role"], status, latency)
+                self.metrics.observe(name, target.version, route["role"], status, latency)
                 self._record(
                     request_id,
-                    live,
+                    name,
                     target,
                     route["role"],
-                    inputs,
+                    logged,
                     outputs,
                     latency,
                     status,
@@ -149,39 +186,40 @@ class Predictor:
                     error,
                 )
         for shadow in shadows(live.routes):
-            self._shadows.submit(self._mirror, live, shadow, inputs, request_id, key)
+            self.shadows.offer(
+                Mirrored(name, live.versions[shadow["version"]], inputs, request_id, key, logged)
+            )
         return Prediction(
             request_id, name, target.model, target.version, route["role"], outputs, latency * 1000
         )
 
-    def _mirror(
-        self,
-        live: LiveDeployment,
-        route: dict[str, Any],
-        inputs: Any,
-        request_id: str,
-        key: str | None,
-    ) -> None:
-        target = live.versions[route["version"]]
-        started = time.perf_counter()
-        status, outputs, error = 200, None, None
-        try:
-            outputs = self.run_model(target, inputs)
-        except Exception as exc:  # a failing shadow is recorded, never seen by the caller
-            status, error = 500, type(exc).__name__
-        latency = time.perf_counter() - started
-        self.metrics.observe(live.name, str(target.version), "shadow", status, latency)
+    def _record_shadow(self, item: Mirrored, answer: Answer) -> None:
+        status = 200 if answer.error is None else 500
+        target: LoadedVersion = item.target
+        self.metrics.observe(item.deployment, target.version, "shadow", status, answer.latency_s)
         self._record(
-            request_id, live, target, "shadow", inputs, outputs, latency, status, key, error
+            item.request_id,
+            item.deployment,
+            target,
+            "shadow",
+            item.logged,
+            answer.outputs,
+            answer.latency_s,
+            status,
+            item.key,
+            answer.error,
         )
+
+    def _dropped(self, item: Mirrored) -> None:
+        self.metrics.shadow_dropped(item.deployment, item.target.version)
 
     def _record(
         self,
         request_id: str,
-        live: LiveDeployment,
+        deployment: str,
         target: LoadedVersion,
         role: str,
-        inputs: Any,
+        inputs: Rows | None,
         outputs: Any,
         latency_s: float,
         status: int,
@@ -192,12 +230,12 @@ class Predictor:
             PredictionRecord(
                 request_id=request_id,
                 at=datetime.now(UTC),
-                deployment=live.name,
+                deployment=deployment,
                 model=target.model,
                 version=target.version,
                 route=role,
-                inputs=as_rows(inputs) if inputs is not None else [],
-                outputs=as_rows(outputs) if outputs is not None else [],
+                inputs=inputs if inputs is not None else [],
+                outputs=Rows(outputs) if outputs is not None else [],
                 latency_ms=latency_s * 1000,
                 status=status,
                 key=key,

@@ -9,7 +9,6 @@ what a crash can lose, is described in docs/serving-log.md.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import threading
@@ -29,6 +28,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import InvalidInput, Unavailable
 from modelsteward.registry.names import check_name
+from modelsteward.serving.logrows import Rows, encode
 
 ROUTES = frozenset({"champion", "challenger", "shadow", "direct", "batch"})
 BACKLOG_FACTOR = 4  # past max_buffer * this, record() flushes synchronously (backpressure)
@@ -63,8 +63,8 @@ class PredictionRecord:
     model: str
     version: int
     route: str
-    inputs: list[dict[str, Any]]
-    outputs: list[Any]
+    inputs: list[dict[str, Any]] | Rows
+    outputs: list[Any] | Rows
     latency_ms: float
     status: int
     key: str | None = None
@@ -74,7 +74,7 @@ class PredictionRecord:
         check_name(self.deployment, what="deployment name")
         texts_ok = isinstance(self.request_id, str) and isinstance(self.model, str)
         ints_ok = type(self.version) is int and type(self.status) is int
-        lists_ok = isinstance(self.inputs, list) and isinstance(self.outputs, list)
+        lists_ok = isinstance(self.inputs, list | Rows) and isinstance(self.outputs, list | Rows)
         optional_ok = all(v is None or isinstance(v, str) for v in (self.key, self.error))
         number_ok = isinstance(self.latency_ms, int | float)
         if not (texts_ok and ints_ok and lists_ok and optional_ok and number_ok):
@@ -289,26 +289,18 @@ def read_parts(
     return dataset.to_table(filter=condition)
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, default=_plain, separators=(",", ":"))
-
-
-def _plain(value: Any) -> Any:
-    """NumPy scalars become their Python value; anything else unknown becomes its text."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else str(value)
-
-
 def _to_table(records: list[PredictionRecord]) -> pa.Table:
+    inputs, n_rows = encode([r.inputs for r in records])
+    outputs, _ = encode([r.outputs for r in records])
     columns: dict[str, list[Any]] = {
         "request_id": [r.request_id for r in records],
         "at": [r.at for r in records],
         "model": [r.model for r in records],
         "version": [r.version for r in records],
         "route": [r.route for r in records],
-        "inputs": [_json(r.inputs) for r in records],
-        "outputs": [_json(r.outputs) for r in records],
-        "n_rows": [len(r.inputs) for r in records],
+        "inputs": inputs,
+        "outputs": outputs,
+        "n_rows": n_rows,
         "latency_ms": [r.latency_ms for r in records],
         "status": [r.status for r in records],
         "key": [r.key for r in records],

@@ -313,6 +313,10 @@ class ServingRuntime:
                 f"it is retried every {RETRY_FAILED_LOAD_S:.0f} s"
             )
 
+    def loaded(self, name: str) -> LiveDeployment | None:
+        """The deployment's routes if loaded here; no database, no side effects."""
+        return self._live.get(name)
+
     def ready(self, name: str) -> bool:
         """Whether ``name`` is loaded here and answers requests without waiting."""
         return name in self._live

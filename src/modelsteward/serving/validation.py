@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.errors import BadRequest, InvalidInput, StewardError
+from modelsteward.serving.fastpath import numeric_table
 
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 10_000
@@ -59,8 +61,32 @@ def check_size(rows: int, columns: int) -> None:
         raise BadRequest(f"a request may carry at most {MAX_COLUMNS:,} columns; got {columns:,}")
 
 
+@dataclass(frozen=True, slots=True)
+class Validated:
+    """Inputs ready for the model, and the JSON text the log may keep for them as it is."""
+
+    inputs: Payload
+    logged_json: str | None = None
+
+
+def records_from_body(records: object, schema: Schema, raw: bytes) -> Validated:
+    """``frame_from_records`` for a request body, with the body itself as the log's text
+    when it is exactly the validated rows (see ``NumericTable.from_body``)."""
+    table = numeric_table(schema)
+    found = table.from_body(records, raw) if table is not None else None
+    if found is not None:
+        return Validated(*found)
+    return Validated(_conformed_records(records, schema))
+
+
 def frame_from_records(records: object, schema: Schema) -> pd.DataFrame:
     """A list of row objects (``[{"age": 3}, ...]``), conformed to ``schema``."""
+    table = numeric_table(schema)
+    fast = table.from_records(records) if table is not None else None
+    return fast if fast is not None else _conformed_records(records, schema)
+
+
+def _conformed_records(records: object, schema: Schema) -> pd.DataFrame:
     frame = conform(_records_frame(records), schema)
     if not isinstance(frame, pd.DataFrame):
         raise BadRequest("this model takes a tensor; send 'instances' or 'inputs'")
@@ -101,6 +127,10 @@ def frame_from_mlflow(body: object, schema: Schema) -> Payload:
             return conform(payload["data"], schema)
         if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
             raise BadRequest("'dataframe_split.columns' must be a list of names")
+        table = numeric_table(schema)
+        fast = table.from_rows(payload["data"], columns) if table is not None else None
+        if fast is not None:
+            return fast
         return conform(_rows_frame(payload["data"], columns), schema)
     if kind == "inputs" and isinstance(payload, dict):
         if tensor_column(schema) is not None and len(payload) == 1:
@@ -109,7 +139,9 @@ def frame_from_mlflow(body: object, schema: Schema) -> Payload:
     if not isinstance(payload, list):
         raise BadRequest(f"'{kind}' must be a list")
     if payload and all(isinstance(row, dict) for row in payload):
-        return conform(_records_frame(payload), schema)
+        table = numeric_table(schema)
+        fast = table.from_records(payload) if table is not None else None
+        return fast if fast is not None else conform(_records_frame(payload), schema)
     return conform(payload, schema)
 
 

@@ -2,15 +2,18 @@
 
 Bodies must be JSON (415 otherwise: nothing is ever unpickled). Errors on /v2 use the
 protocol's ``{"error": "<message>"}`` shape, with ``code`` and ``request_id`` beside it.
+Bodies are parsed and answers written with orjson. A small request for a deployment
+whose model predicts cheaply is answered on the event loop; others go to a worker
+thread, where concurrent requests are batched (see ``serving.costs``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.errors import request_id, with_retry_after
@@ -18,15 +21,19 @@ from modelsteward.api.policy import PUBLIC, allow
 from modelsteward.errors import BadRequest, StewardError
 from modelsteward.governance.identity import Principal
 from modelsteward.governance.roles import Permission
-from modelsteward.serving.predict import Prediction, Predictor, as_rows
+from modelsteward.serving import codec
+from modelsteward.serving.predict import Decoder, Prediction, Predictor, as_rows
 from modelsteward.serving.runtime import ServingRuntime
 from modelsteward.serving.v2 import decode_request, encode_response, model_metadata
-from modelsteward.serving.validation import frame_from_mlflow, frame_from_records
+from modelsteward.serving.validation import frame_from_mlflow, records_from_body
 
 router = APIRouter(tags=["inference"])
 
 Caller = Annotated[Principal, Depends(allow(Permission.PREDICT))]
 JSON_TYPES = ("application/json", "application/x-ndjson")
+_AS_IS = frozenset(
+    np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "float64")
+)
 
 
 class UnsupportedMediaType(StewardError):
@@ -41,39 +48,71 @@ def _runtime(request: Request) -> ServingRuntime:
     return request.app.state.runtime
 
 
-async def json_body(request: Request) -> Any:
+async def raw_json(request: Request) -> bytes:
+    """The body's bytes, once its content type says JSON (or says nothing)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type not in JSON_TYPES:  # V2 clients may send no type at all
         raise UnsupportedMediaType(
             f"send application/json (got {content_type[:60] or 'no content type'}); "
             "binary and pickled bodies are never accepted"
         )
-    raw = await request.body()
+    return await request.body()
+
+
+def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return codec.loads(raw)
     except (ValueError, RecursionError):
         raise BadRequest("the body is not valid JSON (or is nested too deeply)") from None
 
 
+async def json_body(request: Request) -> Any:
+    return parse_json(await raw_json(request))
+
+
+def json_response(content: Any) -> Response:
+    return Response(codec.dumps(content), media_type="application/json")
+
+
+async def answer(
+    request: Request, name: str, decode: Decoder, *, size: int, version: int | None = None
+) -> Prediction:
+    """Predict on the event loop when small and cheap, else on a worker thread."""
+    predictor = _predictor(request)
+    key, rid = request.headers.get("x-request-key"), request_id(request)
+    limit = predictor.inline_bytes(name)
+    if limit and size <= limit:
+        return predictor.predict(
+            name, decode, key=key, version=version, request_id=rid, inline=True
+        )
+    return await run_in_threadpool(
+        predictor.predict, name, decode, key=key, version=version, request_id=rid
+    )
+
+
+def _outputs(value: Any) -> Any:
+    """What orjson writes as it is (whole-number and float64 arrays), else JSON-friendly rows.
+
+    float32 goes through ``tolist`` so answers keep the digits they always had."""
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype in _AS_IS:
+        return value
+    return as_rows(value)
+
+
 @router.post("/api/v1/deployments/{name}/predict")
-async def predict(name: str, request: Request, who: Caller) -> JSONResponse:
+async def predict(name: str, request: Request, who: Caller) -> Response:
     """JSON records (a list), or MLflow bodies (dataframe_split, dataframe_records, inputs...)."""
-    body = await json_body(request)
+    raw = await raw_json(request)
+    body = parse_json(raw)
     decode = (
-        (lambda schema: frame_from_records(body, schema))
+        (lambda schema: records_from_body(body, schema, raw))
         if isinstance(body, list)
         else (lambda schema: frame_from_mlflow(body, schema))
     )
-    result = await run_in_threadpool(
-        _predictor(request).predict,
-        name,
-        decode,
-        key=request.headers.get("x-request-key"),
-        request_id=request_id(request),
-    )
-    return JSONResponse(
+    result = await answer(request, name, decode, size=len(raw))
+    return json_response(
         {
-            "predictions": as_rows(result.outputs),
+            "predictions": _outputs(result.outputs),
             "model": result.model,
             "version": result.version,
             "route": result.route,
@@ -143,36 +182,30 @@ def model_ready(name: str, request: Request, who: Caller) -> JSONResponse:
 
 
 @router.post("/v2/models/{name}/infer")
-async def infer(name: str, request: Request, who: Caller) -> JSONResponse:
+async def infer(name: str, request: Request, who: Caller) -> Response:
     return await _infer(name, None, request)
 
 
 @router.post("/v2/models/{name}/versions/{version}/infer")
-async def infer_version(name: str, version: int, request: Request, who: Caller) -> JSONResponse:
+async def infer_version(name: str, version: int, request: Request, who: Caller) -> Response:
     return await _infer(name, version, request)
 
 
-async def _infer(name: str, version: int | None, request: Request) -> JSONResponse:
+async def _infer(name: str, version: int | None, request: Request) -> Response:
     try:
-        body = await json_body(request)
+        raw = await raw_json(request)
+        body = parse_json(raw)
         decoded: dict[str, Any] = {}
 
         def decode(schema: dict[str, Any] | None) -> Any:
             decoded["request"] = decode_request(body, schema)
             return decoded["request"].inputs
 
-        result = await run_in_threadpool(
-            _predictor(request).predict,
-            name,
-            decode,
-            version=version,
-            key=request.headers.get("x-request-key"),
-            request_id=request_id(request),
-        )
+        result = await answer(request, name, decode, size=len(raw), version=version)
     except StewardError as exc:
         return _v2_error(request, exc)
     v2_id = decoded["request"].request_id or result.request_id
-    return JSONResponse(encode_response(name, str(result.version), v2_id, _named(request, result)))
+    return json_response(encode_response(name, str(result.version), v2_id, _named(request, result)))
 
 
 def _named(request: Request, result: Prediction) -> Any:

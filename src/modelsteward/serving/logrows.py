@@ -1,0 +1,104 @@
+"""Inputs and outputs as the prediction log keeps them: JSON rows, written off the request path.
+
+A request records its validated inputs and its outputs as they are (``Rows``); the log's
+writer thread turns them into JSON text when it flushes. Frames of finite floats (the
+numeric fast path's) skip ``DataFrame.to_dict``: their values are written by orjson
+straight from the array, and for large frames interleaved with the column names by list
+slicing, so a thousand-row request makes no per-row object at all. Everything else goes
+through ``to_dict("records")`` / ``tolist`` and orjson. The text is the same JSON either
+way: records in column order, floats always written as floats (``2.0``, ``1e16``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from modelsteward.serving.codec import dumps
+from modelsteward.serving.fastpath import numeric_block
+
+INTERLEAVE_FROM_ROWS = 64
+
+
+class Rows:
+    """Inputs or outputs as the model saw them (a frame, an array, a list...).
+
+    The value must not be mutated once recorded: the writer reads it later. ``text``,
+    when given, is the value's JSON already at hand (a request body that is exactly
+    the validated rows), kept as it is.
+    """
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, value: Any, text: str | None = None) -> None:
+        self.value = value
+        self.text = text
+
+    def rows(self) -> list[Any]:
+        """JSON-friendly rows: records for a frame, a list for anything else."""
+        value = self.value
+        if isinstance(value, pd.DataFrame):
+            return value.to_dict("records")
+        if isinstance(value, pd.Series | np.ndarray):
+            return value.tolist()
+        return list(value)
+
+
+def float_block(value: object) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """Column names and a float64 block for a frame of finite floats only; else None."""
+    if not isinstance(value, pd.DataFrame) or 0 in value.shape:
+        return None
+    found = numeric_block(value)
+    if found is not None:
+        names, block = found[0], found[1].astype(np.float64, copy=False)
+        return (names, block) if np.isfinite(block).all() else None
+    dtypes = set(value.dtypes)
+    dtype = dtypes.pop() if len(dtypes) == 1 else None
+    if not isinstance(dtype, np.dtype) or dtype.kind != "f":
+        return None
+    block = value.to_numpy(dtype=np.float64)
+    if not np.isfinite(block).all():
+        return None
+    return tuple(str(c) for c in value.columns), block
+
+
+def encode(values: Sequence[list[Any] | Rows]) -> tuple[list[str], list[int]]:
+    """The JSON text and row count of each of ``values``, in order."""
+    texts: list[str] = []
+    counts: list[int] = []
+    for value in values:
+        if isinstance(value, Rows) and value.text is not None:
+            texts.append(value.text)
+            counts.append(len(value.value))
+            continue
+        found = float_block(value.value) if isinstance(value, Rows) else None
+        if found is not None:
+            names, block = found
+            texts.append(records_json(names, block))
+            counts.append(len(block))
+            continue
+        rows = value.rows() if isinstance(value, Rows) else value
+        texts.append(dumps(rows).decode())
+        counts.append(len(rows))
+    return texts, counts
+
+
+def records_json(names: Sequence[str], block: np.ndarray) -> str:
+    """``[{"name": value, ...}, ...]`` for a block of finite floats (rows x len(names)).
+
+    A large block is written as one array by orjson and its values interleaved with the
+    keys by list slicing, so no per-row object is ever made."""
+    rows, width = block.shape
+    if rows < INTERLEAVE_FROM_ROWS:
+        return dumps([dict(zip(names, row, strict=True)) for row in block.tolist()]).decode()
+    keys = [orjson.dumps(name).decode() for name in names]
+    values = orjson.dumps(block.ravel(), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]
+    between = [f",{key}:" for key in keys[1:]] + ["},{" + keys[0] + ":"]
+    pieces = [""] * (2 * rows * width - 1)
+    pieces[0::2] = values.decode().split(",")
+    pieces[1::2] = (between * rows)[:-1]
+    return "[{" + keys[0] + ":" + "".join(pieces) + "}]"

@@ -1,0 +1,60 @@
+"""The log's JSON rows read back as the frames and arrays the model saw, however written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelsteward.serving.fastpath import numeric_table
+from modelsteward.serving.logrows import INTERLEAVE_FROM_ROWS, Rows, encode
+
+NAMES = ["f0", "f 1", "ünï", 'quo"te']
+SCHEMA = {"columns": [{"name": n, "type": "float", "dtype": "float64"} for n in NAMES]}
+
+
+def block(rows: int) -> np.ndarray:
+    values = np.random.default_rng(rows).normal(size=(rows, len(NAMES))) * 1e3
+    values[0, :] = [2.0, -0.0, 1e16, 5e-324]  # whole, signed zero, exponents
+    return values
+
+
+@pytest.mark.parametrize("rows", [1, INTERLEAVE_FROM_ROWS - 1, INTERLEAVE_FROM_ROWS, 1000])
+def test_float_frames_read_back_as_their_records_with_floats_kept_floats(rows: int) -> None:
+    frame = pd.DataFrame(block(rows), columns=NAMES)
+    table = numeric_table(SCHEMA)
+    assert table is not None
+    fast = table.wrap(block(rows))
+    texts, counts = encode([Rows(frame), Rows(fast)])
+    expected = frame.to_dict("records")
+    for text in texts:
+        parsed = json.loads(text)
+        assert parsed == expected and counts == [rows, rows]
+        assert all(isinstance(v, float) for record in parsed for v in record.values())
+        assert list(parsed[0]) == NAMES
+
+
+def test_float32_values_keep_the_digits_they_had_before() -> None:
+    frame = pd.DataFrame({"x": np.array([0.1], dtype=np.float32)})
+    (text,), _ = encode([Rows(frame)])
+    assert json.loads(text) == frame.to_dict("records") == [{"x": float(np.float32(0.1))}]
+
+
+def test_other_values_are_written_as_rows_and_nan_as_null() -> None:
+    mixed = pd.DataFrame({"age": [40, 41], "city": ["Oslo", None], "x": [1.5, np.nan]})
+    texts, counts = encode(
+        [Rows(mixed), Rows(np.array([1, 0])), [{"a": 1}], Rows(pd.Series(["y", "n"]))]
+    )
+    assert json.loads(texts[0]) == [
+        {"age": 40, "city": "Oslo", "x": 1.5},
+        {"age": 41, "city": None, "x": None},
+    ]
+    assert texts[1:] == ["[1,0]", '[{"a":1}]', '["y","n"]'] and counts == [2, 2, 1, 2]
+
+
+def test_text_at_hand_is_kept_as_it_is() -> None:
+    frame = pd.DataFrame({"x": [1.5]})
+    texts, counts = encode([Rows(frame, '[{"x": 1.5}]')])
+    assert texts == ['[{"x": 1.5}]'] and counts == [1]
