@@ -1,7 +1,9 @@
-"""A compact baseline profile of training data, so monitoring never re-reads it.
+"""The training-data profile stored with a version, so monitoring never re-reads the data.
 
-Numeric columns keep counts, moments, quantiles and a 20-bin histogram; other
-columns keep their 20 most frequent values. A profile is a few KB per column.
+It is ``modelsteward.monitoring.profile.DatasetProfile.to_dict()``: per numeric column
+counts, moments, summary quantiles, a quantile sketch and a histogram; per categorical
+column its most frequent values. The sketch is as fine as the stored document's size
+limit allows (up to 500 bins per column), so wide tables still fit.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-BINS = 20
-TOP_VALUES = 20
-QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+from modelsteward.monitoring.profile import CATEGORY_CAP, SKETCH_BINS, profile_dataset
+
+DOCUMENT_BUDGET = 200 * 1024  # bytes of JSON, under the registry's 256 KiB document limit
+BYTES_PER_SKETCH_BIN = 60  # an edge, a count and a running sum, as JSON text
+CATEGORY_BYTES = 40  # one stored category and its count
+MIN_BINS = 20
+MIN_CATEGORIES = 20
 
 
 def dataframe_sha256(frame: pd.DataFrame) -> str:
@@ -24,44 +29,25 @@ def dataframe_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _numeric(values: pd.Series) -> dict[str, Any]:
-    clean = values.dropna().to_numpy(dtype=float)
-    clean = clean[np.isfinite(clean)]
-    if clean.size == 0:
-        return {"kind": "numeric", "count": 0}
-    counts, edges = np.histogram(clean, bins=BINS)
-    return {
-        "kind": "numeric",
-        "count": int(clean.size),
-        "mean": float(clean.mean()),
-        "std": float(clean.std()),
-        "min": float(clean.min()),
-        "max": float(clean.max()),
-        "quantiles": dict(
-            zip(map(str, QUANTILES), np.quantile(clean, QUANTILES).tolist(), strict=True)
-        ),
-        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
-    }
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def _categorical(values: pd.Series) -> dict[str, Any]:
-    counts = values.dropna().astype(str).value_counts()
-    return {
-        "kind": "categorical",
-        "count": int(counts.sum()),
-        "distinct": int(counts.size),
-        "top": {str(k): int(v) for k, v in counts.head(TOP_VALUES).items()},
-    }
+def resolution_for(frame: pd.DataFrame) -> tuple[int, int]:
+    """Sketch bins and categories kept per column, the finest that fit the budget.
+
+    Numeric and categorical columns share the budget half and half.
+    """
+    numeric = sum(1 for name in frame.columns if _is_numeric(frame[name]))
+    categorical = len(frame.columns) - numeric
+    half = DOCUMENT_BUDGET // 2
+    bins = SKETCH_BINS if not numeric else half // numeric // BYTES_PER_SKETCH_BIN
+    cap = CATEGORY_CAP if not categorical else half // categorical // CATEGORY_BYTES
+    return max(MIN_BINS, min(SKETCH_BINS, bins)), max(MIN_CATEGORIES, min(CATEGORY_CAP, cap))
 
 
 def profile_dataframe(frame: pd.DataFrame) -> dict[str, Any]:
-    columns: dict[str, Any] = {}
-    for name in frame.columns:
-        series = frame[name]
-        is_numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
-            series
-        )
-        stats = _numeric(series) if is_numeric else _categorical(series)
-        stats["nulls"] = int(series.isna().sum())
-        columns[str(name)] = stats
-    return {"rows": int(len(frame)), "columns": columns}
+    """The stored profile document of a training data frame."""
+    frame = frame.rename(columns=str)
+    bins, cap = resolution_for(frame)
+    return profile_dataset(frame, bins=bins, category_cap=cap).to_dict()

@@ -1,0 +1,73 @@
+"""Default monitors: every deployment is watched from its first request, without set-up.
+
+``attach(steward)`` subscribes to ``deployment.requested`` (the event that creates a
+deployment and every later change of it) and gives a deployment that has no monitors
+yet the defaults below; it also gives them to existing deployments that have none.
+They are ordinary monitors afterwards: edit, disable or re-threshold them freely.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from modelsteward.context import Steward
+from modelsteward.errors import Conflict
+from modelsteward.events import DomainEvent
+from modelsteward.monitoring.runner import ACTOR
+from modelsteward.monitoring.service import create_monitor
+from modelsteward.monitoring.tables import Monitor
+from modelsteward.store.tables import Deployment
+
+log = logging.getLogger(__name__)
+LAST_HOUR: dict[str, Any] = {"window": {"hours": 1}, "every_minutes": 15}
+DEFAULT_MONITORS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("data-quality", {"type": "data_quality", **LAST_HOUR}),
+    ("data-drift", {"type": "data_drift", **LAST_HOUR}),
+    ("prediction-drift", {"type": "prediction_drift", **LAST_HOUR}),
+    ("operations", {"type": "operations", **LAST_HOUR}),
+    ("performance", {"type": "performance", "window": {"hours": 24 * 7}, "every_minutes": 1440}),
+)
+
+
+def ensure_defaults(steward: Steward, deployment: str) -> int:
+    """Create the default monitors of a deployment that has none; returns how many."""
+    with steward.db.read() as session:
+        has_any = session.scalar(
+            select(Monitor.id)
+            .join(Deployment, Deployment.id == Monitor.deployment_id)
+            .where(Deployment.name == deployment)
+            .limit(1)
+        )
+    if has_any is not None:
+        return 0
+    created = 0
+    for name, spec in DEFAULT_MONITORS:
+        try:
+            create_monitor(steward, ACTOR, deployment, name, spec)
+            created += 1
+        except Conflict:  # another process created it first
+            continue
+    return created
+
+
+def attach(steward: Steward) -> Callable[[], None]:
+    """Create defaults for new deployments from now on (and for those without monitors)."""
+
+    def on_deployment(event: DomainEvent) -> None:
+        ensure_defaults(steward, event.object_id)
+
+    unsubscribe = steward.bus.subscribe("deployment.requested", on_deployment)
+    with steward.db.read() as session:
+        bare = session.scalars(
+            select(Deployment.name).where(~Deployment.id.in_(select(Monitor.deployment_id)))
+        ).all()
+    for name in bare:
+        try:
+            ensure_defaults(steward, name)
+        except Exception:  # a start-up backfill must never stop the server
+            log.exception("could not create the default monitors of %s", name)
+    return unsubscribe

@@ -1,0 +1,492 @@
+"""Running monitors: read the window, compute the family's metrics, store run and points.
+
+``run_monitor`` never raises for a bad window: an empty or tiny window is stored as
+"not enough data", an error as a "failed" run with its message. A point whose status
+turns from ok (or nothing) to breached publishes ``metric.breached``; the reverse
+``metric.recovered`` (compared with the series' previous ok/breached point, so "not
+enough data" in between changes nothing). ``run_due_monitors`` claims each due slot
+with a compare-and-set on ``next_run_at``, so many processes run each slot once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from modelsteward.context import Change, Steward
+from modelsteward.errors import NotFound
+from modelsteward.monitoring.drift import DriftResult, compare
+from modelsteward.monitoring.operations import operations
+from modelsteward.monitoring.performance import Estimate, Point, judged, window_performance
+from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
+from modelsteward.monitoring.quality import data_quality
+from modelsteward.monitoring.specs import (
+    DEFAULT_THRESHOLDS,
+    Bound,
+    DriftSpec,
+    MonitorSpec,
+    PerformanceSpec,
+    parse_spec,
+)
+from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
+from modelsteward.monitoring.views import PointView, RunResult
+from modelsteward.monitoring.windows import PredictionWindow, read_window
+from modelsteward.store.tables import Deployment, Model, ModelVersion, as_utc
+
+log = logging.getLogger(__name__)
+ACTOR = "system:monitoring"
+DECISIVE = ("ok", "breached")
+MAX_SEGMENTS = 20
+DUE_BATCH = 50
+
+
+@dataclass
+class Evaluation:
+    status: str
+    rows: int
+    start: datetime | None
+    points: list[Point] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] | None = None
+    version: int | None = None
+
+
+def _target(session: Session, monitor_id: int) -> tuple[Monitor, str, int]:
+    row = session.execute(
+        select(Monitor, Deployment.name, Deployment.model_id)
+        .join(Deployment, Deployment.id == Monitor.deployment_id)
+        .where(Monitor.id == monitor_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"monitor {monitor_id} not found")
+    return row[0], row[1], row[2]
+
+
+def _version(session: Session, model_id: int, number: int | None) -> ModelVersion | None:
+    if number is None:
+        return None
+    return session.scalar(
+        select(ModelVersion).where(
+            ModelVersion.model_id == model_id, ModelVersion.version == number
+        )
+    )
+
+
+def dominant_version(window: PredictionWindow) -> int | None:
+    """The version that served most rows of the window (the champion, in a canary)."""
+    versions = window.meta.column("version").to_pylist()
+    return Counter(versions).most_common(1)[0][0] if versions else None
+
+
+def segments(window: PredictionWindow, column: str | None) -> list[tuple[str, PredictionWindow]]:
+    """The whole window, then one part per frequent value of ``column`` (at most 20)."""
+    parts: list[tuple[str, PredictionWindow]] = [("", window)]
+    if column is None or column not in window.inputs.column_names:
+        return parts
+    values = pc.cast(window.inputs.column(column), pa.string())
+    counts = sorted(
+        ((c["values"], c["counts"]) for c in pc.value_counts(values).to_pylist()),
+        key=lambda item: (-item[1], str(item[0])),
+    )
+    for value, _ in [c for c in counts if c[0] is not None][:MAX_SEGMENTS]:
+        parts.append((f"{column}={value}"[:128], window.filter(pc.equal(values, value))))
+    return parts
+
+
+def evaluate(
+    steward: Steward,
+    monitor: Monitor,
+    deployment: str,
+    model_id: int,
+    spec: MonitorSpec,
+    now: datetime,
+) -> Evaluation:
+    """The family's points over the monitor's window (no writes)."""
+    logs = steward.settings.logs_url
+    hours, last = spec.window.hours, spec.window.last
+    if spec.type == "operations":
+        estimates, requests, start = operations(
+            logs, deployment, now=now, hours=hours, last=last, route=spec.route
+        )
+        if requests < spec.min_rows:
+            return _too_small(requests, spec, start)
+        points = judged(estimates, spec, "", DEFAULT_THRESHOLDS["operations"])
+        return Evaluation("ok", requests, start, points)
+    window = read_window(
+        logs,
+        deployment,
+        route=spec.route,
+        labels=spec.type == "performance",
+        max_rows=spec.max_rows,
+        now=now,
+        hours=hours,
+        last=last,
+    )
+    if window.rows < spec.min_rows:
+        return _too_small(window.rows, spec, window.start)
+    number = dominant_version(window)
+    with steward.db.read() as session:
+        version = _version(session, model_id, number)
+    detail: dict[str, Any] = {"sampled": window.sampled, "total_rows": window.total_rows}
+    result = Evaluation("ok", window.rows, window.start, detail=detail, version=number)
+    if isinstance(spec, PerformanceSpec):
+        registered = version.metrics if version is not None else {}
+        for segment, part in segments(window, spec.segment_by):
+            result.points += window_performance(spec, part, registered, segment)
+        return result
+    profile, source = _reference(spec, version, monitor.baseline)
+    if profile is None:
+        result.baseline = _captured(spec, window, number, now)
+        detail["baseline"] = "captured from this window; later runs compare with it"
+        return result
+    detail["baseline"] = source
+    for segment, part in segments(window, spec.segment_by):
+        data = part.outputs if spec.type == "prediction_drift" else part.inputs
+        if isinstance(spec, DriftSpec):
+            result.points += drift_points(compare(profile, data, spec.drift_config()), segment)
+        else:
+            result.points += quality_points(spec, profile, data, segment)
+    return result
+
+
+def _reference(
+    spec: MonitorSpec, version: ModelVersion | None, baseline: dict[str, Any] | None
+) -> tuple[DatasetProfile | None, str]:
+    """The profile to compare with, and where it came from (see docs/monitoring.md)."""
+    if version is not None and spec.type == "prediction_drift":
+        stored = (version.meta or {}).get("prediction_profile")
+        if isinstance(stored, dict):
+            return DatasetProfile.from_dict(stored), f"training predictions of v{version.version}"
+    elif version is not None:
+        stored = (version.training_data or {}).get("profile")
+        if isinstance(stored, dict):
+            profile = DatasetProfile.from_dict(stored)
+            features = [c["name"] for c in (version.input_schema or {}).get("columns", [])]
+            if features:  # the training data may hold the target too: keep the features
+                kept = {n: c for n, c in profile.columns.items() if n in features}
+                profile = DatasetProfile(profile.rows, kept)
+            return profile, f"training data of v{version.version}"
+    number = version.version if version is not None else None
+    if baseline and baseline.get("version") == number and isinstance(baseline.get("profile"), dict):
+        return DatasetProfile.from_dict(baseline["profile"]), "first window seen"
+    return None, ""
+
+
+def _captured(
+    spec: MonitorSpec, window: PredictionWindow, version: int | None, now: datetime
+) -> dict[str, Any]:
+    data = window.outputs if spec.type == "prediction_drift" else window.inputs
+    return {
+        "source": "first window seen",
+        "version": version,
+        "window_end": now.isoformat(),
+        "rows": window.rows,
+        "profile": profile_dataset(data).to_dict(),
+    }
+
+
+def drift_points(result: DriftResult, segment: str = "") -> list[Point]:
+    """A drift_score point per column and the data set's drift_share.
+
+    The score is the method's statistic with its no-drift band; methods that decide by
+    p-value carry their p-value and its threshold in ``detail`` (no threshold line)."""
+    points = []
+    for column in result.columns:
+        detail: dict[str, Any] = {
+            "method": column.method,
+            "kind": column.kind,
+            "p_value": column.p_value,
+            "reference_rows": column.reference_rows,
+            "current_rows": column.current_rows,
+        }
+        by_p_value = column.p_value is not None and column.method in ("ks", "chi_square")
+        if by_p_value:
+            detail["p_threshold"] = column.threshold
+        status = "breached" if column.status == "drift" else column.status
+        points.append(
+            Point(
+                "drift_score",
+                column.statistic,
+                column.column,
+                segment,
+                column.low,
+                column.high,
+                None if by_p_value else column.threshold,
+                status,
+                detail,
+            )
+        )
+    share = result.drift_share
+    share_status = "not enough data" if share is None else "ok"
+    if result.dataset_drift:
+        share_status = "breached"
+    detail = {"drifted_columns": result.drifted_columns}
+    points.append(
+        Point(
+            "drift_share",
+            share,
+            "",
+            segment,
+            None,
+            None,
+            result.share_threshold,
+            share_status,
+            detail,
+        )
+    )
+    return points
+
+
+def quality_points(
+    spec: MonitorSpec, reference: DatasetProfile, data: pa.Table, segment: str = ""
+) -> list[Point]:
+    """Per column: missing, type-violation, out-of-range and unseen-category rates; for the
+    data set: the duplicate-row rate and the number of schema changes."""
+    columns = getattr(spec, "columns", None)
+    if columns:
+        kept = {n: c for n, c in reference.columns.items() if n in columns}
+        reference = DatasetProfile(reference.rows, kept)
+        data = data.select([n for n in data.column_names if n in columns])
+    result = data_quality(reference, data)
+    defaults = DEFAULT_THRESHOLDS["data_quality"]
+    points: list[Point] = []
+    for column in result.columns:
+        rows = max(column.rows, 1)
+        rates = {
+            "missing_rate": column.missing_rate,
+            "type_violation_rate": column.type_violations / rows if column.rows else None,
+            "out_of_range_rate": column.out_of_range_rate,
+            "unseen_category_rate": column.unseen_rate,
+        }
+        own = {"missing_rate": Bound(max=min(1.0, (column.reference_missing_rate or 0.0) + 0.05))}
+        for metric, value in rates.items():
+            if value is None and metric != "missing_rate":
+                continue
+            bound = spec.bound(metric, column.column) or own.get(metric) or defaults.get(metric)
+            if column.status not in ("ok", "issue"):
+                status: str = column.status
+            elif value is None:
+                status = "not enough data"
+            else:
+                status = "ok" if bound is None or bound.holds(value) else "breached"
+            detail: dict[str, Any] = {"kind": column.kind, "rows": column.rows}
+            if column.issues:
+                detail["issues"] = list(column.issues)
+            threshold = bound.threshold if bound is not None else None
+            points.append(
+                Point(metric, value, column.column, segment, None, None, threshold, status, detail)
+            )
+    changes = [f"{c.column}: {c.change}" for c in result.schema_changes]
+    table = {
+        "duplicate_row_rate": Estimate(result.duplicate_rate, n=result.rows),
+        "schema_changes": Estimate(float(len(changes)), n=result.rows),
+    }
+    for point in judged(table, spec, segment, defaults):
+        extra = {"changes": changes} if point.metric == "schema_changes" and changes else {}
+        points.append(replace(point, detail=point.detail | extra))
+    return points
+
+
+def _too_small(rows: int, spec: MonitorSpec, start: datetime | None) -> Evaluation:
+    note = f"{rows} rows in the window; at least {spec.min_rows} needed"
+    return Evaluation("not enough data", rows, start, detail={"note": note})
+
+
+def run_monitor(
+    steward: Steward, monitor_id: int, *, now: datetime | None = None, trigger: str = "manual"
+) -> RunResult:
+    """Run one monitor now over the window ending at ``now``; store and return the run."""
+    started = datetime.now(UTC)
+    now = now or started
+    with steward.db.read() as session:
+        monitor, deployment, model_id = _target(session, monitor_id)
+    error = ""
+    try:
+        spec = parse_spec(monitor.spec)
+        evaluation = evaluate(steward, monitor, deployment, model_id, spec, now)
+        statuses = {p.status for p in evaluation.points}
+        if "breached" in statuses:
+            evaluation.status = "breached"
+        elif statuses and "ok" not in statuses:
+            evaluation.status = "not enough data"
+    except Exception as exc:  # a failing run is recorded, never raised into the scheduler
+        log.exception("monitor %s of %s failed", monitor_id, deployment)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        evaluation = Evaluation("failed", 0, None)
+    return _store(steward, monitor_id, deployment, evaluation, started, now, trigger, error)
+
+
+def _previous(
+    session: Session, monitor_id: int, series: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], str]:
+    """The last ok/breached status of each series (one indexed look-up per series)."""
+    found = {}
+    for metric, column, segment in series:
+        status = session.scalar(
+            select(MetricPoint.status)
+            .where(
+                MetricPoint.monitor_id == monitor_id,
+                MetricPoint.metric == metric,
+                MetricPoint.column_name == column,
+                MetricPoint.segment == segment,
+                MetricPoint.status.in_(DECISIVE),
+            )
+            .order_by(MetricPoint.window_end.desc(), MetricPoint.id.desc())
+            .limit(1)
+        )
+        if status is not None:
+            found[(metric, column, segment)] = status
+    return found
+
+
+def _store(
+    steward: Steward,
+    monitor_id: int,
+    deployment: str,
+    evaluation: Evaluation,
+    started: datetime,
+    now: datetime,
+    trigger: str,
+    error: str,
+) -> RunResult:
+    with steward.change(ACTOR) as change:
+        session = change.session
+        monitor = session.scalar(select(Monitor).where(Monitor.id == monitor_id).with_for_update())
+        if monitor is None:
+            raise NotFound(f"monitor {monitor_id} not found")
+        spec = monitor.spec
+        window = spec.get("window", {})
+        run = MonitorRun(
+            monitor_id=monitor_id,
+            window_start=evaluation.start,
+            window_end=now,
+            window_last=window.get("last"),
+            rows=evaluation.rows,
+            status=evaluation.status,
+            trigger=trigger,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            error=error,
+            detail=evaluation.detail,
+        )
+        session.add(run)
+        session.flush()
+        series = {(p.metric, p.column[:128], p.segment) for p in evaluation.points}
+        previous = _previous(session, monitor_id, series)
+        rows = [
+            MetricPoint(
+                monitor_id=monitor_id,
+                run_id=run.id,
+                metric=p.metric,
+                column_name=p.column[:128],
+                segment=p.segment,
+                version=evaluation.version,
+                route=spec.get("route") or "",
+                window_end=now,
+                value=p.value,
+                low=p.low,
+                high=p.high,
+                threshold=p.threshold,
+                status=p.status,
+                detail=p.detail,
+            )
+            for p in evaluation.points
+        ]
+        session.add_all(rows)
+        session.flush()
+        views = [PointView.of(r, monitor.name) for r in rows]
+        model = session.scalar(
+            select(Model.name)
+            .join(Deployment, Deployment.model_id == Model.id)
+            .where(Deployment.id == monitor.deployment_id)
+        )
+        events = _publish(change, monitor, deployment, model or "", views, previous)
+        monitor.last_status, monitor.last_run_at = evaluation.status, now
+        if evaluation.baseline is not None:
+            monitor.baseline = evaluation.baseline
+        if rows:
+            monitor.points_run_id = run.id
+        return RunResult.of(run, deployment, monitor.name, views, events)
+
+
+def _publish(
+    change: Change,
+    monitor: Monitor,
+    deployment: str,
+    model: str,
+    points: list[PointView],
+    previous: dict[tuple[str, str, str], str],
+) -> list[str]:
+    events = []
+    for point in points:
+        before = previous.get((point.metric, point.column, point.segment))
+        if point.status == "breached" and before != "breached":
+            name = "metric.breached"
+        elif point.status == "ok" and before == "breached":
+            name = "metric.recovered"
+        else:
+            continue
+        payload = {  # model and version: life cycles react to the version's breach
+            "model": model,
+            "deployment": deployment,
+            "monitor": monitor.name,
+            "monitor_id": monitor.id,
+            "type": monitor.type,
+            **point.model_dump(
+                mode="json",
+                include={"metric", "column", "segment", "version", "value", "threshold", "run_id"},
+            ),
+            "low": point.low,
+            "high": point.high,
+            "window_end": point.window_end.isoformat(),
+        }
+        change.record(
+            name, "monitor", monitor.id, before={"status": before}, after=payload, payload=payload
+        )
+        events.append(name)
+    return events
+
+
+def next_slot(due: datetime, interval_s: int, now: datetime) -> datetime:
+    """The first slot after ``now`` on the monitor's grid (missed slots are skipped)."""
+    behind = (now - due).total_seconds()
+    steps = int(behind // interval_s) + 1 if behind >= 0 else 1
+    return due + timedelta(seconds=steps * interval_s)
+
+
+def run_due_monitors(steward: Steward, now: datetime | None = None) -> int:
+    """Run every enabled monitor whose slot has come; returns how many this process ran."""
+    now = now or datetime.now(UTC)
+    with steward.db.read() as session:
+        due = session.execute(
+            select(Monitor.id, Monitor.next_run_at, Monitor.interval_s)
+            .where(Monitor.enabled.is_(True), Monitor.next_run_at <= now)
+            .order_by(Monitor.next_run_at)
+            .limit(DUE_BATCH)
+        ).all()
+    ran = 0
+    for monitor_id, due_at, interval_s in due:
+        following = next_slot(as_utc(due_at), interval_s, now)
+        with steward.db.write() as session:
+            claimed = session.execute(
+                update(Monitor)
+                .where(
+                    Monitor.id == monitor_id,
+                    Monitor.next_run_at == due_at,
+                    Monitor.enabled.is_(True),
+                )
+                .values(next_run_at=following)
+                .returning(Monitor.id)
+            ).first()
+        if claimed is not None:
+            run_monitor(steward, monitor_id, now=now, trigger="schedule")
+            ran += 1
+    return ran

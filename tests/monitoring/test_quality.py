@@ -1,0 +1,83 @@
+"""Data quality against a reference profile: every figure, and schema changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from modelsteward.monitoring.profile import profile_dataset
+from modelsteward.monitoring.quality import data_quality
+
+
+def reference() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"amount": rng.uniform(0, 100, 1000), "channel": rng.choice(["web", "app"], 1000)}
+    )
+
+
+def test_clean_window_is_ok() -> None:
+    result = data_quality(profile_dataset(reference()), reference().iloc[:500])
+    assert result.status == "ok"
+    assert {c.status for c in result.columns} == {"ok"}
+    assert result.schema_changes == []
+
+
+def test_missing_rate_out_of_range_and_unseen_categories_are_issues() -> None:
+    current = pd.DataFrame(
+        {
+            "amount": [50.0] * 80 + [None] * 10 + [500.0] * 10,
+            "channel": ["web"] * 70 + ["phone"] * 30,
+        }
+    )
+    result = data_quality(profile_dataset(reference()), current)
+    amount = {c.column: c for c in result.columns}["amount"]
+    channel = {c.column: c for c in result.columns}["channel"]
+    assert amount.status == "issue" and amount.missing_rate == 0.1
+    assert amount.out_of_range == 10 and amount.out_of_range_rate == 10 / 90
+    assert (
+        channel.status == "issue" and channel.unseen_categories == 1 and channel.unseen_rate == 0.3
+    )
+
+
+def test_type_violations_and_retyped_columns() -> None:
+    current = pd.DataFrame({"amount": ["12.5", "abc", "7", "inf"], "channel": ["web"] * 4})
+    result = data_quality(profile_dataset(reference()), current)
+    amount = {c.column: c for c in result.columns}["amount"]
+    assert amount.type_violations == 2  # "abc" does not parse; "inf" is not finite
+    assert [(c.column, c.change) for c in result.schema_changes] == [("amount", "retyped")]
+
+
+def test_added_and_removed_columns_and_duplicates() -> None:
+    current = pd.DataFrame({"amount": [1.0, 1.0, 2.0], "extra": [1, 1, 3]})
+    result = data_quality(profile_dataset(reference()), pa.Table.from_pandas(current))
+    changes = {(c.column, c.change) for c in result.schema_changes}
+    assert changes == {("channel", "removed"), ("extra", "added")}
+    assert result.duplicate_rows == 1 and result.status == "issue"
+    statuses = {c.column: c.status for c in result.columns}
+    assert statuses == {"amount": "ok", "channel": "column missing", "extra": "new column"}
+
+
+def test_empty_window_and_all_missing_column() -> None:
+    ref = profile_dataset(reference())
+    empty = data_quality(ref, reference().iloc[:0])
+    assert empty.status == "not enough data" and empty.duplicate_rate is None
+    blank = data_quality(ref, pd.DataFrame({"amount": [np.nan] * 5, "channel": ["web"] * 5}))
+    assert {c.column: c.status for c in blank.columns}["amount"] == "all missing"
+    assert blank.to_dict()["columns"][0]["missing_rate"] == 1.0
+
+
+def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: Path) -> None:
+    from modelsteward.monitoring.quality import duplicate_rows
+    from modelsteward.monitoring.report.files import ParquetColumns
+
+    frame = pd.DataFrame(
+        {"a": [1.0, 1.0, None, None, 2.0, 1.0], "b": ["x", "x", None, None, "x", "y"]}
+    )
+    frame.to_parquet(tmp_path / "rows.parquet")
+    assert duplicate_rows(frame) == 2
+    assert duplicate_rows(pa.Table.from_pandas(frame)) == 2
+    assert duplicate_rows(ParquetColumns(tmp_path / "rows.parquet")) == 2
