@@ -14,7 +14,16 @@ from starlette.responses import FileResponse
 
 from modelsteward.api.policy import PUBLIC
 from modelsteward.errors import NotFound
-from modelsteward.web import auth, deployment_actions, deployments, inventory, model_page
+from modelsteward.web import (
+    auth,
+    deployment_actions,
+    deployments,
+    inventory,
+    lifecycles,
+    model_page,
+    monitoring,
+    tasks,
+)
 from modelsteward.web.errors import install_page_errors
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,6 +54,12 @@ def mount(app: FastAPI) -> None:
         model_page.router,
         deployments.router,
         deployment_actions.router,
+        lifecycles.router,
+        lifecycles.forms,
+        tasks.router,
+        tasks.forms,
+        monitoring.router,
+        monitoring.forms,
     ):
         app.include_router(router)
     install_page_errors(app)

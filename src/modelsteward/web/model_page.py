@@ -26,7 +26,9 @@ from modelsteward.registry.views import VersionView
 from modelsteward.web.changes import summarize
 from modelsteward.web.charts import metric_charts
 from modelsteward.web.deployments import model_deployments
+from modelsteward.web.lifecycles import lifecycle_panel
 from modelsteward.web.lineage import MAX_VERSIONS, datasets_of, lineage_svg
+from modelsteward.web.monitoring import monitoring_panels
 from modelsteward.web.rendering import SECURITY_HEADERS, is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -102,8 +104,10 @@ def _model_context(
         "selected": selected,
         "deployments": model_deployments(steward, name) if history else [],
     }
+    context["monitoring"] = monitoring_panels(steward, context["deployments"])
     if selected is not None:
         context.update(version_context(principal, selected))
+        context["lifecycle"] = lifecycle_panel(steward, name, selected.version)
     return context
 
 
