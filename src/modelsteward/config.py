@@ -38,6 +38,8 @@ class Settings:
     batching: bool = True
     batch_max_rows: int = 64
     batch_max_wait_ms: float = 2.0
+    inline_predict_ms: float = 5.0
+    shadow_queue: int = 1024
     lazy_loading: bool = False
     max_loaded_bytes: int = DEFAULT_MAX_LOADED_BYTES
     unload_idle_s: float = 300.0
@@ -77,6 +79,8 @@ class Settings:
             batching=_switch(env.get("STEWARD_BATCHING", "on"), "STEWARD_BATCHING"),
             batch_max_rows=int(env.get("STEWARD_BATCH_MAX_ROWS", "64")),
             batch_max_wait_ms=float(env.get("STEWARD_BATCH_MAX_WAIT_MS", "2")),
+            inline_predict_ms=float(env.get("STEWARD_INLINE_PREDICT_MS", "5")),
+            shadow_queue=int(env.get("STEWARD_SHADOW_QUEUE", "1024")),
             lazy_loading=_switch(env.get("STEWARD_LAZY_LOADING", "off"), "STEWARD_LAZY_LOADING"),
             max_loaded_bytes=int(
                 env.get("STEWARD_MAX_LOADED_BYTES", str(DEFAULT_MAX_LOADED_BYTES))

@@ -16,14 +16,25 @@ from modelsteward.api.routes import (
     bundles,
     deployments,
     inference,
+    lifecycles,
     models,
+    monitoring,
     observability,
     system,
+    tasks,
     users,
     versions,
 )
 from modelsteward.context import Steward
 from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.lifecycle import engine as lifecycle_engine
+from modelsteward.lifecycle.instances import start_pending_instances
+from modelsteward.lifecycle.store import ensure_library
+from modelsteward.lifecycle.timers import fire_due_timers
+from modelsteward.monitoring import defaults as monitor_defaults
+from modelsteward.monitoring.prometheus import MonitorCollector
+from modelsteward.monitoring.runner import run_due_monitors
+from modelsteward.scheduler import Scheduler
 from modelsteward.serving.service import Serving
 
 # Multipart framing and the spec field ride on top of the artifact bytes.
@@ -34,13 +45,21 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     owned = steward is None
     steward = steward or Steward()
     ensure_bootstrap_admin(steward)
+    ensure_library(steward)
+    lifecycle_engine.attach(steward)
 
     serving = Serving(steward)
+    monitor_defaults.attach(steward)
+    serving.metrics.registry.register(MonitorCollector(steward))
+
+    scheduler = background_work(steward)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         serving.start()
+        scheduler.start()
         yield
+        scheduler.stop()
         serving.stop()  # flushes the prediction log: a clean shutdown loses nothing
         if owned:
             steward.close()
@@ -56,6 +75,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.steward = steward
+    app.state.scheduler = scheduler
     serving.attach(app)
     install_error_handlers(app)
     for router in (
@@ -66,6 +86,9 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         bundles.router,
         deployments.router,
         inference.router,
+        lifecycles.router,
+        tasks.router,
+        monitoring.router,
         observability.router,
         users.router,
         audit.router,
@@ -77,6 +100,18 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def background_work(steward: Steward) -> Scheduler:
+    """Due life cycle timers and monitor runs, looked for in every server process.
+
+    Each job claims its items with a compare-and-set, so N processes do each item once.
+    """
+    scheduler = Scheduler(tick_s=steward.settings.scheduler_tick_s)
+    scheduler.add("lifecycle-timers", lambda: fire_due_timers(steward))
+    scheduler.add("lifecycle-starts", lambda: start_pending_instances(steward))
+    scheduler.add("monitors", lambda: run_due_monitors(steward))
+    return scheduler
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -12,8 +12,9 @@ from typing import Annotated
 import httpx
 import typer
 
-from modelsteward.cli import admin, deploy, models, score, transfer
+from modelsteward.cli import admin, deploy, lifecycle, models, monitor, report, score, transfer
 from modelsteward.cli.output import console, fail
+from modelsteward.cli.tasks import tasks as task_inbox
 from modelsteward.errors import StewardError
 
 app = typer.Typer(
@@ -28,8 +29,14 @@ app.add_typer(admin.users, name="users")
 app.add_typer(admin.audit, name="audit")
 app.add_typer(transfer.keys, name="keys")
 app.add_typer(deploy.deployments, name="deployments")
+app.add_typer(lifecycle.lifecycles, name="lifecycles")
+app.add_typer(lifecycle.lifecycle, name="lifecycle")
+app.add_typer(task_inbox, name="tasks")
 app.command("deploy")(deploy.deploy)
 app.command("score")(score.score)
+app.command("report")(report.report)
+app.add_typer(monitor.monitors, name="monitors")
+app.command("metrics")(monitor.metrics)
 models.app.command("export")(transfer.export)
 models.app.command("import")(transfer.import_)
 app.command("import-mlflow")(transfer.import_mlflow)

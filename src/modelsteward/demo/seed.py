@@ -6,16 +6,41 @@ through the SDK against an in-process server, exactly as a data scientist would.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
+from modelsteward.demo.credit import applicants, credit_versions
+from modelsteward.demo.history import run_past_hours, write_history
+from modelsteward.demo.lifecycles import (
+    assign_lifecycles,
+    seed_people,
+    walk_regulated,
+    walk_standard,
+)
+from modelsteward.governance.identity import Principal
+from modelsteward.monitoring.service import list_monitors, run_now
+from modelsteward.monitoring.windows import read_window
 from modelsteward.sdk.client import Client
 
 Progress = Callable[[str], None]
+TRAFFIC_ROWS = 300
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What each example needs: the SDK client, the instance, the demo people, progress."""
+
+    client: Client
+    steward: Steward
+    people: dict[str, Principal]
+    say: Progress
 
 
 def _frame(loader: Callable[..., Any]) -> tuple[pd.DataFrame, pd.Series]:
@@ -34,7 +59,20 @@ def _split(x: pd.DataFrame, y: pd.Series) -> tuple[Any, Any, Any, Any]:
     return train_test_split(x, y, test_size=0.3, random_state=7)
 
 
-def _screening(client: Client, say: Progress) -> None:
+def _wait_serving(client: Client, deployment: str, timeout_s: float = 120.0) -> None:
+    """Until the deployment's newest revision has rolled out (a life cycle action asked)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        view = client._call("GET", f"/api/v1/deployments/{deployment}")
+        newest = max((r["revision"] for r in view["revisions"]), default=0)
+        if view["applied_revision"] and view["applied_revision"] >= newest:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{deployment} did not roll out within {timeout_s:.0f} s")
+
+
+def _screening(demo: Demo) -> None:
+    client, say = demo.client, demo.say
     from sklearn.datasets import load_breast_cancer
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -50,7 +88,7 @@ def _screening(client: Client, say: Progress) -> None:
         training_data_uri="s3://clinical-data/breast-cancer/2026-10/train.parquet",
         owner="clinical-ml",
         team="Diagnostics",
-        risk_tier="critical",
+        risk_tier="high",
         use_case="Flags biopsies for a second pathologist review.",
         description="Screens biopsy features for malignancy.",
         tags={"domain": "health", "regulated": "yes"},
@@ -81,8 +119,9 @@ def _screening(client: Client, say: Progress) -> None:
             **common,
         )
         say(f"  registered tumor-screening v{version}")
-    client.set_alias("tumor-screening", "champion", 1)
-    client.set_alias("tumor-screening", "champion", 2)
+    walk_standard(demo.steward, demo.people, "tumor-screening", say)
+    _wait_serving(client, "tumor-screening-production")
+    client.set_alias("tumor-screening", "champion", 2)  # the life cycle put it on v1
     client.set_alias("tumor-screening", "challenger", 1)
     client.deploy("tumor-screening", 1)
     client.deploy("tumor-screening", 2, strategy="canary", traffic=20)
@@ -91,7 +130,8 @@ def _screening(client: Client, say: Progress) -> None:
     say("  deployed tumor-screening: v1 champion 80%, v2 canary 20%")
 
 
-def _species(client: Client, say: Progress) -> None:
+def _species(demo: Demo) -> None:
+    client, say = demo.client, demo.say
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import accuracy_score
@@ -115,7 +155,8 @@ def _species(client: Client, say: Progress) -> None:
     say("  registered and deployed iris-species v1 (V2: /v2/models/iris-species-production/infer)")
 
 
-def _progression(client: Client, say: Progress) -> None:
+def _progression(demo: Demo) -> None:
+    client, say = demo.client, demo.say
     from sklearn.datasets import load_diabetes
     from sklearn.linear_model import Ridge
     from sklearn.metrics import mean_absolute_error, r2_score
@@ -153,7 +194,8 @@ def _progression(client: Client, say: Progress) -> None:
         say(f"  registered disease-progression v{version}")
 
 
-def _wine(client: Client, say: Progress) -> None:
+def _wine(demo: Demo) -> None:
+    client, say = demo.client, demo.say
     try:
         import xgboost
     except ImportError:
@@ -179,7 +221,77 @@ def _wine(client: Client, say: Progress) -> None:
     say("  registered wine-cultivar v1")
 
 
-EXAMPLES: dict[str, Callable[[Client, Progress], None]] = {
+def _credit(demo: Demo) -> None:
+    """Follows ``regulated``: v1 to production through validation and two approvals."""
+    client, say = demo.client, demo.say
+    versions = credit_versions()
+    client.create_model(
+        "credit-approval",
+        description="Probability that an applicant repays a consumer loan.",
+        owner="lending-ml",
+        team="Retail credit",
+        risk_tier="critical",
+        use_case="Pre-screens consumer loan applications; a person makes the decision.",
+        tags={"domain": "lending", "regulated": "yes"},
+    )
+    for number, version in enumerate(versions, start=1):
+        client.register(
+            version["model"],
+            name="credit-approval",
+            sample=version["sample"],
+            training_data=version["training_data"],
+            training_data_uri="s3://lending/applications/2026-09/train.parquet",
+            params=version["params"],
+            metrics=version["metrics"],
+            description=f"Candidate {number}: {type(version['model']).__name__}.",
+            code={
+                "repository": "https://git.example.com/lending/credit-approval",
+                "commit": f"c0ffee{number}",
+                "entry_point": "train.py",
+            },
+            lineage={"parent_version": number - 1} if number > 1 else {},
+            tests=[{"name": "auc-floor", "type": "metric_min", "metric": "auc", "threshold": 0.8}],
+        )
+        say(f"  registered credit-approval v{number}")
+    walk_regulated(demo.steward, demo.people, "credit-approval", say)
+    _wait_serving(client, "credit-approval-production")
+    _credit_traffic(demo, versions[0]["model"])
+
+
+def _wait_logged(steward: Steward, deployment: str, rows: int, timeout_s: float = 30) -> None:
+    """Until the prediction log's background writer has flushed ``rows`` predictions."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        window = read_window(
+            steward.settings.logs_url, deployment, now=datetime.now(UTC), last=rows
+        )
+        if window.rows >= rows:
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"the prediction log of {deployment} did not reach {rows} rows")
+
+
+def _credit_traffic(demo: Demo, model: Any) -> None:
+    """Twelve past hours and a live hour of applicants, drifting; labels; monitors run."""
+    client, deployment, now = demo.client, "credit-approval-production", datetime.now(UTC)
+    labels = write_history(demo.steward, deployment, model, 1, now)
+    for phase, (seed, shift) in enumerate([(21, 0.0), (22, 1.0)]):
+        frame, repaid, _ = applicants(TRAFFIC_ROWS, seed=seed, shift=shift)
+        for i, record in enumerate(frame.to_dict("records")):
+            key = f"application-{phase}-{i}"
+            client.predict(deployment, [record], key=key)
+            labels.append({"key": key, "label": int(repaid.iloc[i])})
+    client._call("POST", f"/api/v1/deployments/{deployment}/labels", json=labels)
+    demo.say(f"  sent {2 * TRAFFIC_ROWS} applications to {deployment} (the second half drifted)")
+    _wait_logged(demo.steward, deployment, len(labels))  # history and live: all labelled
+    run_past_hours(demo.steward, deployment, now, demo.say)
+    for monitor in list_monitors(demo.steward, deployment):
+        run_now(demo.steward, monitor.id)
+    demo.say(f"  monitors ran over the live traffic: see /deployments/{deployment}/monitoring")
+
+
+EXAMPLES: dict[str, Callable[[Demo], None]] = {
+    "credit-approval": _credit,
     "tumor-screening": _screening,
     "iris-species": _species,
     "disease-progression": _progression,
@@ -197,11 +309,14 @@ def seed(steward: Steward | None = None, progress: Progress = print) -> list[str
             token = steward.settings.admin_token_path.read_text().strip()
             with Client(url, token) as client:
                 existing = {m["name"] for m in client.list_models(status="all", limit=500)["items"]}
-                for name, build in EXAMPLES.items():
-                    if name in existing:
-                        continue
+                missing = [name for name in EXAMPLES if name not in existing]
+                people = seed_people(steward, progress)
+                if missing and not existing:
+                    assign_lifecycles(steward)
+                demo = Demo(client, steward, people, progress)
+                for name in missing:
                     progress(f"seeding {name}")
-                    build(client, progress)
+                    EXAMPLES[name](demo)
                     seeded.append(name)
     finally:
         if owned:
