@@ -439,22 +439,22 @@ class _Threshold(BaseModel):
 
 
 def test_checks_registered_later_can_be_named_in_definitions() -> None:
-    text = SOUND.replace("check: tests_pass", "check: drift_below_threshold")
-    with pytest.raises(InvalidInput, match="unknown check 'drift_below_threshold'"):
+    text = SOUND.replace("check: tests_pass", "check: features_fresh")
+    with pytest.raises(InvalidInput, match="unknown check 'features_fresh'"):
         parse_definition(text)
     register_check(
         Check(
-            name="drift_below_threshold",
-            description="Monitoring's drift share is under the threshold.",
+            name="features_fresh",
+            description="The feature store's tables were refreshed today.",
             params_model=_Threshold,
             run=lambda context, params: CheckResult(True, "no drift"),
         )
     )
     try:
         spec = parse_definition(text)
-        assert spec.transition("approve").checks[0].check == "drift_below_threshold"
+        assert spec.transition("approve").checks[0].check == "features_fresh"
     finally:
-        unregister_check("drift_below_threshold")
+        unregister_check("features_fresh")
 
 
 def test_validate_definition_checks_specs_built_in_code() -> None:

@@ -2,10 +2,10 @@
 
 A life cycle gate (e.g. re-validation) asks monitoring: across the deployments that
 served this version, is the newest ``drift_share`` of every data and prediction drift
-monitor within bounds? Params: ``max_share`` (a bound of your own instead of each
-monitor's threshold) and ``monitors`` (limit to these monitor types, default both drift
-families). A version with no drift measured yet fails: a gate never passes on a number
-nobody measured.
+monitor below the share at which that monitor calls data set drift? Params:
+``max_share`` (a ceiling of your own instead of each monitor's threshold) and
+``monitors`` (limit to these monitor types; default both drift families). A version
+with no drift measured yet fails: a gate never passes on a number nobody measured.
 """
 
 from __future__ import annotations
@@ -64,9 +64,11 @@ def run(context: CheckContext, params: DriftCheckParams) -> CheckResult:
         )
     over = []
     for deployment, monitor, value, threshold in measured:
-        bound = params.max_share if params.max_share is not None else threshold
-        if bound is not None and value > bound:
-            over.append(f"{deployment} {monitor} drift share {value:.2f} > {bound:.2f}")
+        # A monitor calls data set drift at its threshold share; ``max_share`` is a ceiling.
+        if params.max_share is not None and value > params.max_share:
+            over.append(f"{deployment} {monitor} drift share {value:.2f} > {params.max_share:.2f}")
+        elif params.max_share is None and threshold is not None and value >= threshold:
+            over.append(f"{deployment} {monitor} drift share {value:.2f} >= {threshold:.2f}")
     details = {
         "latest": [
             {"deployment": d, "monitor": m, "drift_share": v, "threshold": t}
