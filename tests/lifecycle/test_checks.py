@@ -375,7 +375,7 @@ def test_third_party_packages_add_checks_through_entry_points(
         "[modelsteward.checks]\npii_scan = acme_checks:CHECK\nbroken = acme_checks_missing:CHECK\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry._discovered.cache_clear()
+    registry.REGISTRY.forget()
     try:
         assert {"pii_scan", "tests_pass"} <= set(check_names())
         assert "broken" not in check_names()
@@ -383,5 +383,5 @@ def test_third_party_packages_add_checks_through_entry_points(
         assert get_check("pii_scan").description == "No personal data in the sample."
     finally:
         monkeypatch.undo()
-        registry._discovered.cache_clear()
+        registry.REGISTRY.forget()
     assert "pii_scan" not in check_names()

@@ -11,23 +11,17 @@ transition is on record, and must tolerate being run again after a restart.
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from modelsteward.context import Change, Steward
-from modelsteward.errors import InvalidInput
 from modelsteward.governance.identity import Principal
+from modelsteward.lifecycle.plugins import NamedRegistry, validate_params
 
-log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "modelsteward.lifecycle_actions"
-_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,127}$")
 Runs = Literal["in_transaction", "after_commit"]
 
 
@@ -70,14 +64,7 @@ class Action:
 
     def parse_params(self, params: Mapping[str, Any]) -> BaseModel:
         """Validate an ``on_enter`` entry's ``params``; ``InvalidInput`` lists what is wrong."""
-        try:
-            return self.params_model.model_validate(dict(params))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise InvalidInput(f"action {self.name!r}: invalid params: {problems}") from None
+        return validate_params(self.params_model, params, f"action {self.name!r}")
 
     def execute(self, context: ActionContext) -> ActionResult:
         """Validate ``context.params`` and run the action where its ``runs`` says."""
@@ -86,57 +73,26 @@ class Action:
         return self.run(context, self.parse_params(context.params))
 
 
-_registered: dict[str, Action] = {}
-
-
-@cache
-def _discovered() -> dict[str, Action]:
-    """Entry point actions; one that fails to load is logged and left out, so a broken
-    plugin takes down only the definitions that name it (they fail validation)."""
-    found: dict[str, Action] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            action = ep.load()
-        except Exception:
-            log.exception(
-                "cannot load action %r from entry point group %s", ep.name, ENTRY_POINT_GROUP
-            )
-            continue
-        if isinstance(action, Action):
-            found[action.name] = action
-        else:
-            log.error("entry point %r in %s is not an Action", ep.name, ENTRY_POINT_GROUP)
-    return found
+REGISTRY: NamedRegistry[Action] = NamedRegistry(ENTRY_POINT_GROUP, "action", Action)
 
 
 def register_action(action: Action, *, replace: bool = False) -> Action:
     """Add an action in this process; a name already taken needs ``replace=True``."""
-    if not _NAME.fullmatch(action.name):
-        raise ValueError(
-            f"invalid action name {action.name!r}: use lower-case letters, digits, _.-"
-        )
-    if not replace and (action.name in _registered or action.name in _discovered()):
-        raise ValueError(f"an action named {action.name!r} is already registered")
-    _registered[action.name] = action
-    return action
+    return REGISTRY.register(action, replace=replace)
 
 
 def unregister_action(name: str) -> None:
     """Remove an action added with ``register_action`` (entry point actions stay)."""
-    _registered.pop(name, None)
+    REGISTRY.unregister(name)
 
 
 def available_actions() -> dict[str, Action]:
-    return {**_discovered(), **_registered}
+    return REGISTRY.available()
 
 
 def action_names() -> list[str]:
-    return sorted(available_actions())
+    return REGISTRY.names()
 
 
 def get_action(name: str) -> Action:
-    actions = available_actions()
-    if name not in actions:
-        known = ", ".join(sorted(actions)) or "none registered"
-        raise InvalidInput(f"unknown action {name[:64]!r}; known actions: {known}")
-    return actions[name]
+    return REGISTRY.get(name)
