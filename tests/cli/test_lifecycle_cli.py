@@ -107,3 +107,31 @@ def test_lifecycle_errors_are_one_line(
     out = steward_cli(*args, env=env)
     assert out.returncode == code, (out.stdout, out.stderr)
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_assignment_rules_are_shown_and_replaced_from_a_file(
+    gated: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - {priority: 1, definition: champion-challenger, tag: origin=retraining}\n"
+        "  - {priority: 5, definition: regulated, risk_tier: critical}\n"
+        "  - {priority: 9, definition: gated}\n"
+    )
+    replaced = steward_cli("lifecycles", "rules", "--set", str(rules), env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert "champion-challenger" in replaced.stdout and "origin=retraining" in replaced.stdout
+
+    shown = json.loads(steward_cli("lifecycles", "rules", "--json", env=env).stdout)
+    assert [(r["priority"], r["definition"]) for r in shown] == [
+        (1, "champion-challenger"),
+        (5, "regulated"),
+        (9, "gated"),
+    ]
+    rules.write_text("- {priority: 1, definition: nowhere}\n")
+    refused = steward_cli("lifecycles", "rules", "--set", str(rules), env=env)
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
+    assert "nowhere" in refused.stderr
+    after = json.loads(steward_cli("lifecycles", "rules", "--json", env=env).stdout)
+    assert after == shown

@@ -17,7 +17,8 @@ from modelsteward.errors import InvalidInput
 from modelsteward.sdk.client import Client
 
 lifecycles = typer.Typer(
-    help="Life cycle definitions: list, show, apply, validate.", no_args_is_help=True
+    help="Life cycle definitions: list, show, apply, validate; assignment rules.",
+    no_args_is_help=True,
 )
 lifecycle = typer.Typer(help="A version's life cycle: status, move.", no_args_is_help=True)
 
@@ -155,6 +156,60 @@ def validate(file: Path, as_json: JsonFlag = False) -> None:
             console.print(f"{file}{line}:{path} {problem['message']}", markup=False)
     if not report["valid"]:
         raise typer.Exit(InvalidInput.exit_code)
+
+
+@lifecycles.command("rules")
+def rules(
+    set_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--set",
+            metavar="FILE",
+            help="Replace all rules with FILE's list (YAML or .json) of "
+            "{priority, definition, risk_tier?, team?, tag?: key=value}.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Which life cycle each model's new versions follow: the assignment rules by priority."""
+    with client() as c:
+        if set_from is None:
+            found = c._call("GET", "/api/v1/lifecycle-rules")
+        else:
+            found = c._call("PUT", "/api/v1/lifecycle-rules", json=_read_rules(set_from))
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        "Assignment rules (the first match wins)",
+        ["priority", "life cycle", "risk tier", "team", "tag", "by"],
+        [
+            (
+                r["priority"],
+                r["definition"],
+                r.get("risk_tier") or "any",
+                r.get("team") or "any",
+                r.get("tag") or "any",
+                r.get("created_by", ""),
+            )
+            for r in found
+        ],
+    )
+
+
+def _read_rules(path: Path) -> list[Any]:
+    import yaml
+
+    body, _ = _read_definition(path)
+    try:
+        data = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{path}: not YAML or JSON: {str(exc).splitlines()[0]}") from None
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        data = data["rules"]
+    if not isinstance(data, list):
+        raise InvalidInput(f"{path}: write a list of rules (or a 'rules:' key holding one)")
+    return data
 
 
 def _target(c: Client, target: str) -> tuple[str, int]:

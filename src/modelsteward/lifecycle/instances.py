@@ -52,6 +52,7 @@ _SUBJECT = (
         _MODELS.c.tags,
         _VERSIONS.c.id.label("version_id"),
         _VERSIONS.c.status,
+        _VERSIONS.c.tags.label("version_tags"),
         _INSTANCES.c.id.label("instance_id"),
     )
     .join_from(_MODELS, _VERSIONS, _VERSIONS.c.model_id == _MODELS.c.id)
@@ -148,7 +149,8 @@ def _start(steward: Steward, model_name: str, version: int, actor: Principal) ->
             return int(row.instance_id)
         if row.status != "active":
             return None
-        model = ModelFacts(row.id, row.risk_tier, row.team, dict(row.tags or {}))
+        tags = {**(row.tags or {}), **(row.version_tags or {})}  # the version's own win
+        model = ModelFacts(row.id, row.risk_tier, row.team, tags)
         definition = pick_definition(conn, model)
     if definition is None:
         log.info("no life cycle rule matches model %s", model_name)

@@ -199,6 +199,8 @@ def instance_of(steward: Steward, model_name: str, version: int) -> int:
         found = locate_instance(session, model_name, version)
     if found is None:
         found = start_instance(steward, model_name, version, SYSTEM)
+    else:  # a start that began after the first wait inserts before it advances: wait again
+        settle(steward, model_name, version)
     if found is None:
         raise NotFound(f"{model_name} version {version} follows no life cycle")
     return found

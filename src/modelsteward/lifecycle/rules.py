@@ -1,8 +1,10 @@
 """Assignment rules: which life cycle a model's new versions follow.
 
 Rules are tried by ascending priority; the first whose criteria (risk tier, team, one
-tag ``key=value``) all match the model wins, and a rule with no criteria matches
-every model. The newest version of the named life cycle is pinned when an instance
+tag ``key=value``, looked up in the version's tags, then the model's) all match
+wins, and a rule with no criteria matches every model. A version tag lets one model's
+retrained candidates follow ``champion-challenger`` while its first version followed
+``standard``. The newest version of the named life cycle is pinned when an instance
 starts, so later edits to a definition never move a running instance.
 """
 

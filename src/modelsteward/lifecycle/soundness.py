@@ -104,6 +104,14 @@ def _state_problems(spec: LifecycleSpec, i: int) -> list[Problem]:
                 "production for ever and no other version of the model could enter it",
             )
         )
+    if state.supersedes is not None and not state.production:
+        found.append(
+            (
+                ("states", i, "supersedes"),
+                f"{state.name!r} is not a production state: only a production state "
+                "supersedes the version holding production",
+            )
+        )
     for a, entry in enumerate(state.on_enter):
         where: Loc = ("states", i, "on_enter", a)
         try:

@@ -189,6 +189,11 @@ class StateSpec(Frozen):
     description: Description = ""
     production: bool = False
     terminal: bool = False
+    supersedes: Identifier | None = Field(
+        default=None,
+        description="On a production state: the transition the version holding production "
+        "takes when this one enters (e.g. retire), instead of a 409",
+    )
     on_enter: Annotated[tuple[ActionSpec, ...], Field(max_length=32)] = ()
     timers: Annotated[tuple[TimerSpec, ...], Field(max_length=16)] = ()
 

@@ -36,6 +36,7 @@ from modelsteward.lifecycle.gates import approval_progress, run_checks
 from modelsteward.lifecycle.reading import instance_view
 from modelsteward.lifecycle.snapshot import Snapshot, StaleInstance, load_snapshot, lock_instance
 from modelsteward.lifecycle.spec import TransitionSpec
+from modelsteward.lifecycle.supersede import supersede
 from modelsteward.lifecycle.tables import LifecycleInstance
 from modelsteward.lifecycle.views import GateResult, Outcome, TransitionOutcome
 from modelsteward.store.tables import utcnow
@@ -81,6 +82,11 @@ def allowed(snap: Snapshot, name: str) -> TransitionSpec:
     return transition
 
 
+def move_instance(session: Session, snap: Snapshot, *, state: str, finished: bool) -> None:
+    """Compare-and-set into ``state`` as a new visit (see ``_move``)."""
+    _move(session, snap, state=state, finished=finished, visit=snap.visit + 1)
+
+
 def _move(session: Session, snap: Snapshot, *, state: str, finished: bool, visit: int) -> None:
     """Compare-and-set: the instance moves only if nobody moved it since ``snap``."""
     moved = cast(
@@ -113,6 +119,7 @@ def attempt(
     """One try at ``transition``; None when ``claim`` found the work already taken."""
     gates = run_checks(steward, snap, transition)
     pending: list[PendingAction] = []
+    superseded: list[tuple[Snapshot, list[PendingAction]]] = []
     entered = snap
     with steward.change(actor.name) as change:
         session, now = change.session, utcnow()
@@ -131,8 +138,12 @@ def attempt(
             return Attempt("waiting", transition.name, gates)
         if not all(a.passed for a in approvals):
             return Attempt("waiting", transition.name, gates)
-        entered = _apply(change, steward, snap, transition, actor, gates, reason, pending)
+        entered = _apply(
+            change, steward, snap, transition, actor, gates, reason, pending, superseded
+        )
     run_pending(steward, entered, pending)
+    for holder, holder_pending in superseded:  # after the successor's deploy: never a gap
+        run_pending(steward, holder, holder_pending)
     return Attempt("applied", transition.name, gates)
 
 
@@ -145,11 +156,16 @@ def _apply(
     gates: list[GateResult],
     reason: str,
     pending: list[PendingAction],
+    superseded: list[tuple[Snapshot, list[PendingAction]]],
 ) -> Snapshot:
     session, now = change.session, utcnow()
     target = snap.spec.state(transition.to)
     _move(session, snap, state=target.name, finished=target.terminal, visit=snap.visit + 1)
     leave_state(session, snap, now)
+    if target.supersedes is not None and not snap.in_production:
+        handed = supersede(change, steward, snap, target.supersedes, actor, now)
+        if handed is not None:
+            superseded.append(handed)
     keep_production(session, snap, target.name, now)
     add_history(
         session,
