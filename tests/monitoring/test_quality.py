@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from modelsteward.monitoring.profile import profile_dataset
 from modelsteward.monitoring.quality import data_quality
@@ -81,3 +82,23 @@ def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: 
     assert duplicate_rows(frame) == 2
     assert duplicate_rows(pa.Table.from_pandas(frame)) == 2
     assert duplicate_rows(ParquetColumns(tmp_path / "rows.parquet")) == 2
+
+
+def test_quality_rates_carry_their_sampling_band() -> None:
+    from modelsteward.monitoring.runner import quality_points
+    from modelsteward.monitoring.specs import parse_spec
+
+    reference = pa.table({"age": pa.array([30.0, 40.0, 50.0] * 100)})
+    small = pa.table({"age": pa.array([35.0, None, 45.0, 41.0, 38.0, 36.0, 44.0, 42.0, 39.0, 40.0])})
+    large = pa.table({"age": pa.array(([35.0] * 9 + [None]) * 100)})
+    spec = parse_spec({"type": "data_quality"})
+    few = {p.metric: p for p in quality_points(spec, profile_dataset(reference), small)}
+    many = {p.metric: p for p in quality_points(spec, profile_dataset(reference), large)}
+    for points in (few, many):
+        missing = points["missing_rate"]
+        assert missing.value == pytest.approx(0.1)
+        assert missing.low is not None and missing.high is not None
+        assert missing.low < 0.1 < missing.high
+    assert few["missing_rate"].high - few["missing_rate"].low > 0.3  # 1 in 10 says little
+    assert many["missing_rate"].high - many["missing_rate"].low < 0.05
+    assert few["duplicate_row_rate"].low is not None

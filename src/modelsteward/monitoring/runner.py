@@ -24,8 +24,15 @@ from sqlalchemy.orm import Session
 from modelsteward.context import Change, Steward
 from modelsteward.errors import NotFound
 from modelsteward.monitoring.drift import DriftResult, compare
+from modelsteward.monitoring.families import FAMILIES, FamilyContext
 from modelsteward.monitoring.operations import operations
-from modelsteward.monitoring.performance import Estimate, Point, judged, window_performance
+from modelsteward.monitoring.performance import (
+    Estimate,
+    Point,
+    judged,
+    wilson,
+    window_performance,
+)
 from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
 from modelsteward.monitoring.quality import data_quality
 from modelsteward.monitoring.specs import (
@@ -110,6 +117,19 @@ def evaluate(
     now: datetime,
 ) -> Evaluation:
     """The family's points over the monitor's window (no writes)."""
+    family = FAMILIES.get(spec.type)
+    if family is not None:
+        context = FamilyContext(steward, monitor, deployment, model_id, now)
+        outcome = family.evaluate(spec, context)
+        return Evaluation(
+            outcome.status,
+            outcome.rows,
+            outcome.start,
+            outcome.points,
+            outcome.detail,
+            outcome.baseline,
+            outcome.version,
+        )
     logs = steward.settings.logs_url
     hours, last = spec.window.hours, spec.window.last
     if spec.type == "operations":
@@ -281,18 +301,31 @@ def quality_points(
             if column.issues:
                 detail["issues"] = list(column.issues)
             threshold = bound.threshold if bound is not None else None
+            low, high = rate_band(value, column.rows)
             points.append(
-                Point(metric, value, column.column, segment, None, None, threshold, status, detail)
+                Point(metric, value, column.column, segment, low, high, threshold, status, detail)
             )
     changes = [f"{c.column}: {c.change}" for c in result.schema_changes]
     table = {
         "duplicate_row_rate": Estimate(result.duplicate_rate, n=result.rows),
         "schema_changes": Estimate(float(len(changes)), n=result.rows),
     }
+    if result.rows and result.duplicate_rate is not None:
+        duplicates = round(result.duplicate_rate * result.rows)
+        table["duplicate_row_rate"] = Estimate(
+            result.duplicate_rate, *wilson(duplicates, result.rows), n=result.rows
+        )
     for point in judged(table, spec, segment, defaults):
         extra = {"changes": changes} if point.metric == "schema_changes" and changes else {}
         points.append(replace(point, detail=point.detail | extra))
     return points
+
+
+def rate_band(rate: float | None, rows: int) -> tuple[float | None, float | None]:
+    """The 95% Wilson band of a share of ``rows`` (so 1 bad row in 10 is not read as 10%)."""
+    if rate is None or rows <= 0 or not 0.0 <= rate <= 1.0:
+        return None, None
+    return wilson(round(rate * rows), rows)
 
 
 def _too_small(rows: int, spec: MonitorSpec, start: datetime | None) -> Evaluation:

@@ -8,9 +8,9 @@ the metrics it produces, so a threshold for a metric that does not exist is refu
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.drift.config import DriftConfig
@@ -18,40 +18,6 @@ from modelsteward.monitoring.drift.config import DriftConfig
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 Route = Literal["champion", "challenger", "shadow", "direct", "batch"]
 
-METRICS: dict[str, tuple[str, ...]] = {
-    "data_quality": (
-        "missing_rate",
-        "type_violation_rate",
-        "out_of_range_rate",
-        "unseen_category_rate",
-        "duplicate_row_rate",
-        "schema_changes",
-    ),
-    "data_drift": ("drift_score", "drift_share"),
-    "prediction_drift": ("drift_score", "drift_share"),
-    "performance": (
-        "accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "roc_auc",
-        "log_loss",
-        "calibration_error",
-        "mae",
-        "rmse",
-        "mape",
-        "r2",
-        "labelled_rows",
-    ),
-    "operations": (
-        "latency_p50_ms",
-        "latency_p95_ms",
-        "latency_p99_ms",
-        "throughput_rps",
-        "error_rate",
-        "requests",
-    ),
-}
 # Metrics where a larger value is better: a registered value becomes a lower bound.
 HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
 
@@ -103,6 +69,7 @@ class Bound(Strict):
 class MonitorSpec(Strict):
     """Fields every monitor has; ``type`` picks the family (see ``SPEC_TYPES``)."""
 
+    metrics: ClassVar[tuple[str, ...]] = ()
     type: str
     window: Window = Window(hours=1)
     every_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 15
@@ -117,7 +84,7 @@ class MonitorSpec(Strict):
 
     @model_validator(mode="after")
     def _known_metrics(self) -> MonitorSpec:
-        known = METRICS[self.type]
+        known = self.metrics
         named = set(self.thresholds) | {m for c in self.column_thresholds.values() for m in c}
         unknown = sorted(named - set(known))
         if unknown:
@@ -137,6 +104,14 @@ class MonitorSpec(Strict):
 
 
 class DataQualitySpec(MonitorSpec):
+    metrics = (
+        "missing_rate",
+        "type_violation_rate",
+        "out_of_range_rate",
+        "unseen_category_rate",
+        "duplicate_row_rate",
+        "schema_changes",
+    )
     type: Literal["data_quality"] = "data_quality"
     columns: list[Name] | None = None
 
@@ -144,6 +119,7 @@ class DataQualitySpec(MonitorSpec):
 class DriftSpec(MonitorSpec):
     """Drift settings, passed to ``drift.DriftConfig`` (see docs/drift.md for the rule)."""
 
+    metrics = ("drift_score", "drift_share")
     columns: list[Name] | None = None
     methods: dict[Name, Name] = Field(default={}, description="Per column method: {'age': 'ks'}")
     drift_thresholds: dict[Name, float] = Field(default={}, description="Per column threshold")
@@ -186,6 +162,20 @@ class PredictionDriftSpec(DriftSpec):
 
 
 class PerformanceSpec(MonitorSpec):
+    metrics = (
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "log_loss",
+        "calibration_error",
+        "mae",
+        "rmse",
+        "mape",
+        "r2",
+        "labelled_rows",
+    )
     type: Literal["performance"] = "performance"
     task: Literal["auto", "classification", "regression"] = "auto"
     prediction: Name | None = Field(default=None, description="Output column of the prediction")
@@ -197,14 +187,18 @@ class PerformanceSpec(MonitorSpec):
 
 
 class OperationsSpec(MonitorSpec):
+    metrics = (
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+        "throughput_rps",
+        "error_rate",
+        "requests",
+    )
     type: Literal["operations"] = "operations"
     min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 1
 
 
-AnySpec = Annotated[
-    DataQualitySpec | DataDriftSpec | PredictionDriftSpec | PerformanceSpec | OperationsSpec,
-    Field(discriminator="type"),
-]
 SPEC_TYPES: dict[str, type[MonitorSpec]] = {
     "data_quality": DataQualitySpec,
     "data_drift": DataDriftSpec,
@@ -212,7 +206,16 @@ SPEC_TYPES: dict[str, type[MonitorSpec]] = {
     "performance": PerformanceSpec,
     "operations": OperationsSpec,
 }
-_ADAPTER: TypeAdapter[MonitorSpec] = TypeAdapter(AnySpec)
+
+
+def register_spec(spec: type[MonitorSpec]) -> type[MonitorSpec]:
+    """Add a monitor family's spec class (``monitoring.families`` does, at import)."""
+    kind = spec.model_fields["type"].default
+    if not isinstance(kind, str) or not spec.metrics:
+        raise TypeError(f"{spec.__name__} needs a literal 'type' default and its 'metrics'")
+    SPEC_TYPES[kind] = spec
+    return spec
+
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, Bound]] = {
     "data_quality": {  # missing_rate: the reference's rate plus 5 points, per column
@@ -233,10 +236,10 @@ def parse_spec(data: Any) -> MonitorSpec:
     if kind not in SPEC_TYPES:
         raise InvalidInput(f"monitor type must be one of {', '.join(SPEC_TYPES)}")
     try:
-        return _ADAPTER.validate_python(data)
+        return SPEC_TYPES[kind].model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"][1:])
+        where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
         raise InvalidInput(f"monitor spec: {where + ': ' if where else ''}{message}") from None
 
