@@ -44,6 +44,7 @@ class Settings:
     max_loaded_bytes: int = DEFAULT_MAX_LOADED_BYTES
     unload_idle_s: float = 300.0
     scheduler_tick_s: float = 5.0
+    dask_address: str | None = None
 
     @property
     def admin_token_path(self) -> Path:
@@ -87,4 +88,5 @@ class Settings:
             ),
             unload_idle_s=float(env.get("STEWARD_UNLOAD_IDLE_SECONDS", "300")),
             scheduler_tick_s=float(env.get("STEWARD_SCHEDULER_SECONDS", "5")),
+            dask_address=env.get("STEWARD_DASK_ADDRESS", "").strip() or None,
         )

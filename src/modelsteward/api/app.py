@@ -20,6 +20,7 @@ from modelsteward.api.routes import (
     models,
     monitoring,
     observability,
+    reports,
     system,
     tasks,
     users,
@@ -90,6 +91,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         tasks.router,
         monitoring.router,
         observability.router,
+        reports.router,
         users.router,
         audit.router,
     ):

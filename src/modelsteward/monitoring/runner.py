@@ -11,33 +11,29 @@ with a compare-and-set on ``next_run_at``, so many processes run each slot once.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from modelsteward.context import Change, Steward
 from modelsteward.errors import NotFound
-from modelsteward.monitoring.drift import DriftResult, compare
+from modelsteward.monitoring import distributed
+from modelsteward.monitoring.builtin_points import drift_points, quality_points, rate_band
+from modelsteward.monitoring.drift import compare
 from modelsteward.monitoring.families import FAMILIES, FamilyContext
 from modelsteward.monitoring.operations import operations
 from modelsteward.monitoring.performance import (
-    Estimate,
     Point,
     judged,
-    wilson,
     window_performance,
 )
 from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
-from modelsteward.monitoring.quality import data_quality
+from modelsteward.monitoring.segments import dominant_version, segments
 from modelsteward.monitoring.specs import (
     DEFAULT_THRESHOLDS,
-    Bound,
     DriftSpec,
     MonitorSpec,
     PerformanceSpec,
@@ -48,10 +44,18 @@ from modelsteward.monitoring.views import PointView, RunResult
 from modelsteward.monitoring.windows import PredictionWindow, read_window
 from modelsteward.store.tables import Deployment, Model, ModelVersion, as_utc
 
+__all__ = [  # older import sites read these from here
+    "dominant_version",
+    "drift_points",
+    "quality_points",
+    "rate_band",
+    "run_due_monitors",
+    "run_monitor",
+    "segments",
+]
 log = logging.getLogger(__name__)
 ACTOR = "system:monitoring"
 DECISIVE = ("ok", "breached")
-MAX_SEGMENTS = 20
 DUE_BATCH = 50
 
 
@@ -87,27 +91,6 @@ def _version(session: Session, model_id: int, number: int | None) -> ModelVersio
     )
 
 
-def dominant_version(window: PredictionWindow) -> int | None:
-    """The version that served most rows of the window (the champion, in a canary)."""
-    versions = window.meta.column("version").to_pylist()
-    return Counter(versions).most_common(1)[0][0] if versions else None
-
-
-def segments(window: PredictionWindow, column: str | None) -> list[tuple[str, PredictionWindow]]:
-    """The whole window, then one part per frequent value of ``column`` (at most 20)."""
-    parts: list[tuple[str, PredictionWindow]] = [("", window)]
-    if column is None or column not in window.inputs.column_names:
-        return parts
-    values = pc.cast(window.inputs.column(column), pa.string())
-    counts = sorted(
-        ((c["values"], c["counts"]) for c in pc.value_counts(values).to_pylist()),
-        key=lambda item: (-item[1], str(item[0])),
-    )
-    for value, _ in [c for c in counts if c[0] is not None][:MAX_SEGMENTS]:
-        parts.append((f"{column}={value}"[:128], window.filter(pc.equal(values, value))))
-    return parts
-
-
 def evaluate(
     steward: Steward,
     monitor: Monitor,
@@ -140,6 +123,10 @@ def evaluate(
             return _too_small(requests, spec, start)
         points = judged(estimates, spec, "", DEFAULT_THRESHOLDS["operations"])
         return Evaluation("ok", requests, start, points)
+    if isinstance(spec, DriftSpec):
+        in_parts = _in_parts(steward, monitor, deployment, model_id, spec, now)
+        if in_parts is not None:
+            return in_parts
     window = read_window(
         logs,
         deployment,
@@ -177,6 +164,31 @@ def evaluate(
     return result
 
 
+def _in_parts(
+    steward: Steward,
+    monitor: Monitor,
+    deployment: str,
+    model_id: int,
+    spec: DriftSpec,
+    now: datetime,
+) -> Evaluation | None:
+    """A big window summarised on Dask (``STEWARD_DASK_ADDRESS``); None: read it here."""
+
+    def reference_for(number: int | None) -> tuple[DatasetProfile | None, str]:
+        with steward.db.read() as session:
+            return _reference(spec, _version(session, model_id, number), monitor.baseline)
+
+    found = distributed.window_drift(steward.settings, deployment, spec, now, reference_for)
+    if found is None:
+        return None
+    if found.rows < spec.min_rows:
+        return _too_small(found.rows, spec, found.start)
+    result = Evaluation("ok", found.rows, found.start, detail=found.detail, version=found.version)
+    for segment, drift in found.results:
+        result.points += drift_points(drift, segment)
+    return result
+
+
 def _reference(
     spec: MonitorSpec, version: ModelVersion | None, baseline: dict[str, Any] | None
 ) -> tuple[DatasetProfile | None, str]:
@@ -211,121 +223,6 @@ def _captured(
         "rows": window.rows,
         "profile": profile_dataset(data).to_dict(),
     }
-
-
-def drift_points(result: DriftResult, segment: str = "") -> list[Point]:
-    """A drift_score point per column and the data set's drift_share.
-
-    The score is the method's statistic with its no-drift band; methods that decide by
-    p-value carry their p-value and its threshold in ``detail`` (no threshold line)."""
-    points = []
-    for column in result.columns:
-        detail: dict[str, Any] = {
-            "method": column.method,
-            "kind": column.kind,
-            "p_value": column.p_value,
-            "reference_rows": column.reference_rows,
-            "current_rows": column.current_rows,
-        }
-        by_p_value = column.p_value is not None and column.method in ("ks", "chi_square")
-        if by_p_value:
-            detail["p_threshold"] = column.threshold
-        status = "breached" if column.status == "drift" else column.status
-        points.append(
-            Point(
-                "drift_score",
-                column.statistic,
-                column.column,
-                segment,
-                column.low,
-                column.high,
-                None if by_p_value else column.threshold,
-                status,
-                detail,
-            )
-        )
-    share = result.drift_share
-    share_status = "not enough data" if share is None else "ok"
-    if result.dataset_drift:
-        share_status = "breached"
-    detail = {"drifted_columns": result.drifted_columns}
-    points.append(
-        Point(
-            "drift_share",
-            share,
-            "",
-            segment,
-            None,
-            None,
-            result.share_threshold,
-            share_status,
-            detail,
-        )
-    )
-    return points
-
-
-def quality_points(
-    spec: MonitorSpec, reference: DatasetProfile, data: pa.Table, segment: str = ""
-) -> list[Point]:
-    """Per column: missing, type-violation, out-of-range and unseen-category rates; for the
-    data set: the duplicate-row rate and the number of schema changes."""
-    columns = getattr(spec, "columns", None)
-    if columns:
-        kept = {n: c for n, c in reference.columns.items() if n in columns}
-        reference = DatasetProfile(reference.rows, kept)
-        data = data.select([n for n in data.column_names if n in columns])
-    result = data_quality(reference, data)
-    defaults = DEFAULT_THRESHOLDS["data_quality"]
-    points: list[Point] = []
-    for column in result.columns:
-        rows = max(column.rows, 1)
-        rates = {
-            "missing_rate": column.missing_rate,
-            "type_violation_rate": column.type_violations / rows if column.rows else None,
-            "out_of_range_rate": column.out_of_range_rate,
-            "unseen_category_rate": column.unseen_rate,
-        }
-        own = {"missing_rate": Bound(max=min(1.0, (column.reference_missing_rate or 0.0) + 0.05))}
-        for metric, value in rates.items():
-            if value is None and metric != "missing_rate":
-                continue
-            bound = spec.bound(metric, column.column) or own.get(metric) or defaults.get(metric)
-            if column.status not in ("ok", "issue"):
-                status: str = column.status
-            elif value is None:
-                status = "not enough data"
-            else:
-                status = "ok" if bound is None or bound.holds(value) else "breached"
-            detail: dict[str, Any] = {"kind": column.kind, "rows": column.rows}
-            if column.issues:
-                detail["issues"] = list(column.issues)
-            threshold = bound.threshold if bound is not None else None
-            low, high = rate_band(value, column.rows)
-            points.append(
-                Point(metric, value, column.column, segment, low, high, threshold, status, detail)
-            )
-    changes = [f"{c.column}: {c.change}" for c in result.schema_changes]
-    table = {
-        "duplicate_row_rate": Estimate(result.duplicate_rate, n=result.rows),
-        "schema_changes": Estimate(float(len(changes)), n=result.rows),
-    }
-    if result.rows and result.duplicate_rate is not None:
-        duplicates = round(result.duplicate_rate * result.rows)
-        table["duplicate_row_rate"] = Estimate(
-            result.duplicate_rate, *wilson(duplicates, result.rows), n=result.rows
-        )
-    for point in judged(table, spec, segment, defaults):
-        extra = {"changes": changes} if point.metric == "schema_changes" and changes else {}
-        points.append(replace(point, detail=point.detail | extra))
-    return points
-
-
-def rate_band(rate: float | None, rows: int) -> tuple[float | None, float | None]:
-    """The 95% Wilson band of a share of ``rows`` (so 1 bad row in 10 is not read as 10%)."""
-    if rate is None or rows <= 0 or not 0.0 <= rate <= 1.0:
-        return None, None
-    return wilson(round(rate * rows), rows)
 
 
 def _too_small(rows: int, spec: MonitorSpec, start: datetime | None) -> Evaluation:

@@ -280,24 +280,109 @@ class Client:
         except NotFound:
             self.create_model(name, **fields)
 
+    # -- reports -----------------------------------------------------------------
+    def report(
+        self,
+        reference: Any,
+        current: Any,
+        *,
+        model: str | None = None,
+        columns: Sequence[str] | None = None,
+        html_path: str | Path | None = None,
+    ) -> dict[str, Any]:
+        """Drift, data quality and distributions of ``current`` against ``reference``,
+        computed by the server (``POST /api/v1/reports``); returns the report's JSON.
+
+        Each side is a pandas DataFrame or an Arrow table (sent as Parquet, only
+        ``columns`` when given) or a .csv/.parquet path (sent as it is). With
+        ``model="NAME:VERSION"`` its input columns are compared, and ``reference=None``
+        means its training-data profile. ``html_path`` also writes the one-file HTML
+        page. In-process, without a server: ``modelsteward.monitoring.report.build_report``.
+        """
+        if reference is None and model is None:
+            raise InvalidInput("reference is needed unless model names a version with a profile")
+        wanted = list(columns) if columns else None
+        form = {"format": "json+html" if html_path is not None else "json"}
+        if model:
+            form["model"] = model
+        if wanted:
+            form["columns"] = ",".join(wanted)
+        with (
+            tempfile.TemporaryDirectory(prefix="steward-sdk-report-") as tmp,
+            ExitStack() as stack,
+        ):
+            parts = [
+                (part, _report_upload(stack, Path(tmp), part, data, wanted))
+                for part, data in (("reference", reference), ("current", current))
+                if data is not None
+            ]
+            body: dict[str, Any] = self._call("POST", "/api/v1/reports", data=form, files=parts)
+        page = body.pop("html", None)
+        if html_path is not None and page is not None:
+            Path(html_path).write_text(page, encoding="utf-8")
+        return body
+
 
 def _head(sample: Any, rows: int = 5) -> Any:
     return sample.head(rows) if hasattr(sample, "head") else sample[:rows]
 
 
+def _report_upload(
+    stack: ExitStack, folder: Path, part: str, data: Any, columns: list[str] | None
+) -> tuple[str, Any, str]:
+    """(file name, open file, media type): a path as it is, a frame or table as Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInput(f"{part}: {str(path)[:200]} is not a file")
+        return path.name, stack.enter_context(open(path, "rb")), "application/octet-stream"
+    try:
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        elif not isinstance(data, pa.Table):
+            if not hasattr(data, "to_parquet"):
+                raise InvalidInput(
+                    f"{part}: expected a DataFrame, an Arrow table or a file path, "
+                    f"not {type(data).__name__}"
+                )
+            data = pa.Table.from_pandas(data, preserve_index=False)
+        if columns is not None:
+            data = data.select([c for c in columns if c in data.column_names])
+        target = folder / f"{part}.parquet"
+        pq.write_table(data, target)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{part}: cannot be written as Parquet: {exc}") from None
+    return target.name, stack.enter_context(open(target, "rb")), "application/vnd.apache.parquet"
+
+
 def _training_data_ref(data: Any, uri: str | None) -> dict[str, Any]:
+    from contextlib import suppress
+
     import pandas as pd
 
+    from modelsteward.monitoring.multivariate.baseline import fit_baseline
     from modelsteward.registry.profile import dataframe_sha256, profile_dataframe
+    from modelsteward.registry.specs import MAX_DOC_BYTES
 
     if data is None:
         return {"uri": uri}
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     sha = dataframe_sha256(frame)
+    profile = profile_dataframe(frame)
+    # The multivariate baseline rides inside the profile (the registry's training-data
+    # reference takes no other keys), in the room the profile leaves of the 256 KiB limit;
+    # without one (no usable numeric column, too few rows), monitors capture a first window.
+    room = MAX_DOC_BYTES - len(json.dumps(profile, default=str)) - 1024
+    with suppress(InvalidInput):
+        fitted = fit_baseline(frame.rename(columns=str), max_bytes=room)
+        profile["multivariate"] = fitted.to_dict()
     return {
         "uri": uri or f"dataframe-{sha[:16]}",
         "sha256": sha,
         "rows": int(len(frame)),
         "columns": [str(c) for c in frame.columns],
-        "profile": profile_dataframe(frame),
+        "profile": profile,
     }
