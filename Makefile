@@ -8,6 +8,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Written after a successful install; pip runs again only when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
+# pytest worker processes (pytest-xdist): the suite spends much of its time waiting on
+# servers and subprocesses, so two workers nearly halve it even on two cores.
+TEST_WORKERS ?= 2
 CHROMIUM := /usr/bin/chromium
 PG_PROBE_HOST := $(or $(STEWARD_PG_HOST_PROBE),127.0.0.1)
 PG_PROBE_PORT := $(or $(STEWARD_PG_PORT_PROBE),5432)
@@ -59,7 +62,7 @@ $(INSTALLED): pyproject.toml
 test: install test-deps
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
-	scripts/with-postgres.sh $(BIN)/pytest -q
+	scripts/with-postgres.sh $(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # Python's playwright cannot download its own browser here: the tests launch Debian's
 # Chromium through executable_path. PostgreSQL: see scripts/with-postgres.sh.
