@@ -4,10 +4,20 @@ import modelsteward
 
 
 def test_public_names_are_pinned() -> None:
-    assert sorted(modelsteward.__all__) == sorted([
-        "Client", "Conflict", "Forbidden", "IntegrityFailure", "InvalidInput", "NotFound",
-        "StewardError", "Unauthorized", "UntrustedArtifact", "__version__",
-    ])
+    assert sorted(modelsteward.__all__) == sorted(
+        [
+            "Client",
+            "Conflict",
+            "Forbidden",
+            "IntegrityFailure",
+            "InvalidInput",
+            "NotFound",
+            "StewardError",
+            "Unauthorized",
+            "UntrustedArtifact",
+            "__version__",
+        ]
+    )
 
 
 def test_client_is_importable_from_the_package() -> None:

@@ -29,6 +29,8 @@ def test_list_get_and_change_a_monitor(deployed: Deployed) -> None:  # noqa: F81
         "data_drift",
         "prediction_drift",
         "operations",
+        "multivariate_drift",
+        "outliers",
         "performance",
     ]
     drift = deployed.monitors["data-drift"]

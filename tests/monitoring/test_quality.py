@@ -89,7 +89,9 @@ def test_quality_rates_carry_their_sampling_band() -> None:
     from modelsteward.monitoring.specs import parse_spec
 
     reference = pa.table({"age": pa.array([30.0, 40.0, 50.0] * 100)})
-    small = pa.table({"age": pa.array([35.0, None, 45.0, 41.0, 38.0, 36.0, 44.0, 42.0, 39.0, 40.0])})
+    small = pa.table(
+        {"age": pa.array([35.0, None, 45.0, 41.0, 38.0, 36.0, 44.0, 42.0, 39.0, 40.0])}
+    )
     large = pa.table({"age": pa.array(([35.0] * 9 + [None]) * 100)})
     spec = parse_spec({"type": "data_quality"})
     few = {p.metric: p for p in quality_points(spec, profile_dataset(reference), small)}

@@ -137,7 +137,9 @@ def test_a_new_deployment_gets_the_default_monitors(deployed: Deployed) -> None:
     assert sorted(deployed.monitors) == [
         "data-drift",
         "data-quality",
+        "multivariate-drift",
         "operations",
+        "outliers",
         "performance",
         "prediction-drift",
     ]

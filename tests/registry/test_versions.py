@@ -269,10 +269,14 @@ def test_roles_limit_who_registers(
     with httpx.Client(base_url=server, headers=viewer_auth) as viewer:
         assert viewer.get("/api/v1/models/churn").status_code == 200
         response = viewer.post(
-            "/api/v1/models/churn/versions", data=version_form(sklearn_spec()), files=[upload(model_file)]
+            "/api/v1/models/churn/versions",
+            data=version_form(sklearn_spec()),
+            files=[upload(model_file)],
         )
         assert response.status_code == 403
-    with httpx.Client(base_url=server, headers={"Authorization": "Bearer stw_not-a-token"}) as wrong:
+    with httpx.Client(
+        base_url=server, headers={"Authorization": "Bearer stw_not-a-token"}
+    ) as wrong:
         assert wrong.get("/api/v1/models").status_code == 401
     assert store_counts(steward)[0] == 0
 

@@ -25,7 +25,7 @@ from modelsteward.demo.lifecycles import (
     walk_standard,
 )
 from modelsteward.governance.identity import Principal
-from modelsteward.monitoring.service import list_monitors, run_now
+from modelsteward.monitoring.service import create_monitor, list_monitors, run_now
 from modelsteward.monitoring.windows import read_window
 from modelsteward.sdk.client import Client
 
@@ -284,10 +284,41 @@ def _credit_traffic(demo: Demo, model: Any) -> None:
     client._call("POST", f"/api/v1/deployments/{deployment}/labels", json=labels)
     demo.say(f"  sent {2 * TRAFFIC_ROWS} applications to {deployment} (the second half drifted)")
     _wait_logged(demo.steward, deployment, len(labels))  # history and live: all labelled
+    for name, spec in BUSINESS_MONITORS:
+        create_monitor(demo.steward, demo.people["omar"].name, deployment, name, spec)
     run_past_hours(demo.steward, deployment, now, demo.say)
     for monitor in list_monitors(demo.steward, deployment):
         run_now(demo.steward, monitor.id)
     demo.say(f"  monitors ran over the live traffic: see /deployments/{deployment}/monitoring")
+
+
+# What the lending business watches beside the model's own metrics: how many applicants
+# it approves, and what approving those who then default costs per application.
+BUSINESS_MONITORS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "approval-rate",
+        {
+            "type": "business_kpi",
+            "function": "positive_rate",
+            "metric": "approval_rate",
+            "thresholds": {"kpi": {"min": 0.4}},
+            "window": {"hours": 1},
+            "every_minutes": 60,
+        },
+    ),
+    (
+        "default-cost",
+        {
+            "type": "business_kpi",
+            "metric": "default_cost_per_application",
+            "sql": "SELECT avg(CASE WHEN prediction = 1 AND label = '0' THEN 5000 ELSE 0 END) "
+            "FROM predictions WHERE label IS NOT NULL",
+            "thresholds": {"kpi": {"max": 600}},
+            "window": {"hours": 1},
+            "every_minutes": 60,
+        },
+    ),
+)
 
 
 EXAMPLES: dict[str, Callable[[Demo], None]] = {

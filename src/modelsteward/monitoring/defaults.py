@@ -29,6 +29,11 @@ DEFAULT_MONITORS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("data-drift", {"type": "data_drift", **LAST_HOUR}),
     ("prediction-drift", {"type": "prediction_drift", **LAST_HOUR}),
     ("operations", {"type": "operations", **LAST_HOUR}),
+    (
+        "multivariate-drift",
+        {"type": "multivariate_drift", "window": {"hours": 1}, "every_minutes": 60},
+    ),
+    ("outliers", {"type": "outliers", "window": {"hours": 1}, "every_minutes": 60}),
     ("performance", {"type": "performance", "window": {"hours": 24 * 7}, "every_minutes": 1440}),
 )
 

@@ -26,7 +26,19 @@ from modelsteward.monitoring.windows import read_window
 from modelsteward.store.tables import Deployment, ModelVersion
 
 # Read first on the page: what decides whether a deployment is healthy.
-LEADING = ("drift_share", "error_rate", "latency_p95_ms", "accuracy", "roc_auc", "rmse")
+LEADING = (
+    "drift_share",
+    "domain_classifier_auc",
+    "error_rate",
+    "latency_p95_ms",
+    "accuracy",
+    "estimated_accuracy",
+    "roc_auc",
+    "rmse",
+    "disparate_impact_ratio",
+    "kpi",
+    "outlier_rate",
+)
 MAX_SERIES = 48
 
 
