@@ -13,8 +13,6 @@ transition from its state stops the promotion with a 409 that says so.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -23,13 +21,7 @@ from sqlalchemy.orm import Session
 from modelsteward.context import Change, Steward
 from modelsteward.errors import Conflict
 from modelsteward.governance.identity import Principal
-from modelsteward.lifecycle.effects import (
-    PendingAction,
-    add_history,
-    enter_state,
-    keep_production,
-    leave_state,
-)
+from modelsteward.lifecycle.effects import PendingAction
 from modelsteward.lifecycle.snapshot import Snapshot, load_snapshot, lock_instance
 from modelsteward.lifecycle.tables import LifecycleProduction
 
@@ -49,7 +41,6 @@ def supersede(
     successor: Snapshot,
     transition_name: str,
     actor: Principal,
-    now: datetime,
 ) -> tuple[Snapshot, list[PendingAction]] | None:
     """Move the current holder out through its ``transition_name``; None when no holder."""
     session = change.session
@@ -72,52 +63,19 @@ def supersede(
             f"{transition_name!r} keeps v{holder.version} in production ({target.name!r}); "
             "a superseding transition must leave production"
         )
-    from modelsteward.lifecycle.transitions import move_instance
+    from modelsteward.lifecycle.transitions import move_into  # transitions imports this
 
-    move_instance(session, holder, state=target.name, finished=target.terminal)
-    leave_state(session, holder, now)
-    keep_production(session, holder, target.name, now)
     reason = f"superseded by v{successor.version} ({successor.state} -> production)"
-    add_history(
-        session,
-        holder,
-        outcome="applied",
-        actor=actor.name,
-        at=now,
-        from_state=holder.state,
-        to_state=target.name,
-        transition=step.name,
-        reason=reason,
-    )
-    moved = replace(
-        holder,
-        state=target.name,
-        revision=holder.revision + 1,
-        visit=holder.visit + 1,
-        status="finished" if target.terminal else "running",
-    )
-    change.record(
-        "lifecycle.transitioned",
-        "lifecycle",
-        holder.subject,
-        before={"state": holder.state, "revision": holder.revision},
-        after={
-            "state": target.name,
-            "revision": moved.revision,
-            "transition": step.name,
-            "reason": reason,
-        },
-        payload={
-            "model": holder.model,
-            "version": holder.version,
-            "instance": holder.id,
-            "from": holder.state,
-            "to": target.name,
-            "transition": step.name,
-            "production": False,
-            "superseded_by": successor.version,
-        },
-    )
     pending: list[PendingAction] = []
-    enter_state(change, steward, moved, actor, now, pending)
+    moved = move_into(
+        change,
+        steward,
+        holder,
+        step.name,
+        actor,
+        reason,
+        [],
+        pending,
+        {"superseded_by": successor.version},
+    )
     return moved, pending

@@ -82,11 +82,6 @@ def allowed(snap: Snapshot, name: str) -> TransitionSpec:
     return transition
 
 
-def move_instance(session: Session, snap: Snapshot, *, state: str, finished: bool) -> None:
-    """Compare-and-set into ``state`` as a new visit (see ``_move``)."""
-    _move(session, snap, state=state, finished=finished, visit=snap.visit + 1)
-
-
 def _move(session: Session, snap: Snapshot, *, state: str, finished: bool, visit: int) -> None:
     """Compare-and-set: the instance moves only if nobody moved it since ``snap``."""
     moved = cast(
@@ -158,14 +153,32 @@ def _apply(
     pending: list[PendingAction],
     superseded: list[tuple[Snapshot, list[PendingAction]]],
 ) -> Snapshot:
-    session, now = change.session, utcnow()
     target = snap.spec.state(transition.to)
-    _move(session, snap, state=target.name, finished=target.terminal, visit=snap.visit + 1)
-    leave_state(session, snap, now)
     if target.supersedes is not None and not snap.in_production:
-        handed = supersede(change, steward, snap, target.supersedes, actor, now)
+        # The holder leaves production first, in this transaction, then this one enters.
+        handed = supersede(change, steward, snap, target.supersedes, actor)
         if handed is not None:
             superseded.append(handed)
+    return move_into(change, steward, snap, transition.name, actor, reason, gates, pending)
+
+
+def move_into(
+    change: Change,
+    steward: Steward,
+    snap: Snapshot,
+    transition: str,
+    actor: Principal,
+    reason: str,
+    gates: list[GateResult],
+    pending: list[PendingAction],
+    payload: dict[str, Any] | None = None,
+) -> Snapshot:
+    """Take ``transition`` (its gates decided): compare-and-set, leave the old state,
+    follow production, record history and audit, and enter the new state."""
+    session, now = change.session, utcnow()
+    target = snap.spec.state(snap.spec.transition(transition).to)
+    _move(session, snap, state=target.name, finished=target.terminal, visit=snap.visit + 1)
+    leave_state(session, snap, now)
     keep_production(session, snap, target.name, now)
     add_history(
         session,
@@ -175,7 +188,7 @@ def _apply(
         at=now,
         from_state=snap.state,
         to_state=target.name,
-        transition=transition.name,
+        transition=transition,
         reason=reason,
         gates=gates,
     )
@@ -194,7 +207,7 @@ def _apply(
         after={
             "state": target.name,
             "revision": entered.revision,
-            "transition": transition.name,
+            "transition": transition,
             "reason": reason,
             "gates": [g.model_dump(mode="json") for g in gates],
         },
@@ -204,8 +217,9 @@ def _apply(
             "instance": snap.id,
             "from": snap.state,
             "to": target.name,
-            "transition": transition.name,
+            "transition": transition,
             "production": entered.in_production,
+            **(payload or {}),
         },
     )
     enter_state(change, steward, entered, actor, now, pending)
