@@ -35,6 +35,7 @@ class Settings:
     logs_url: str = ""
     log_flush_s: float = 1.0
     serving_poll_s: float = 0.5
+    resource_sample_s: float = 10.0
     batching: bool = True
     batch_max_rows: int = 64
     batch_max_wait_ms: float = 2.0
@@ -77,6 +78,7 @@ class Settings:
             logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
             log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
             serving_poll_s=float(env.get("STEWARD_SERVING_POLL_SECONDS", "0.5")),
+            resource_sample_s=float(env.get("STEWARD_RESOURCE_SAMPLE_SECONDS", "10")),
             batching=_switch(env.get("STEWARD_BATCHING", "on"), "STEWARD_BATCHING"),
             batch_max_rows=int(env.get("STEWARD_BATCH_MAX_ROWS", "64")),
             batch_max_wait_ms=float(env.get("STEWARD_BATCH_MAX_WAIT_MS", "2")),

@@ -77,3 +77,20 @@ def test_the_operations_monitor_on_live_traffic(deployed: Deployed) -> None:  # 
     assert points["error_rate"]["value"] == 0.0  # a 4xx is the caller's error, not the server's
     assert points["error_rate"]["threshold"] == 0.05
     assert points["latency_p99_ms"]["value"] > 0 and points["latency_p99_ms"]["threshold"] == 1000
+
+
+def test_the_operations_monitor_reports_the_serving_processes_cpu_and_memory(
+    deployed: Deployed,  # noqa: F811
+) -> None:
+    from modelsteward.serving.resources import ResourceSampler
+
+    deployed.send(3)
+    sampler = ResourceSampler(deployed.steward.settings.logs_url, interval_s=3600)
+    sampler.sample()
+    sampler.sample()
+    sampler.flush()
+    points = {p["metric"]: p for p in deployed.run("operations")["points"]}
+    assert points["cpu_percent"]["value"] >= 0 and points["cpu_percent"]["status"] == "ok"
+    assert points["memory_mb"]["value"] > 10
+    assert points["gpu_utilization"]["status"] == "not enough data"
+    assert "no GPU" in points["gpu_utilization"]["detail"]["note"]

@@ -31,6 +31,7 @@ from modelsteward.monitoring.performance import (
     window_performance,
 )
 from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
+from modelsteward.monitoring.resources import resource_usage
 from modelsteward.monitoring.segments import dominant_version, segments
 from modelsteward.monitoring.specs import (
     DEFAULT_THRESHOLDS,
@@ -121,6 +122,7 @@ def evaluate(
         )
         if requests < spec.min_rows:
             return _too_small(requests, spec, start)
+        estimates |= resource_usage(logs, start, now)
         points = judged(estimates, spec, "", DEFAULT_THRESHOLDS["operations"])
         return Evaluation("ok", requests, start, points)
     if isinstance(spec, DriftSpec):

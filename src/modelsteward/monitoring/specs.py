@@ -194,6 +194,10 @@ class OperationsSpec(MonitorSpec):
         "throughput_rps",
         "error_rate",
         "requests",
+        "cpu_percent",
+        "memory_mb",
+        "gpu_utilization",
+        "gpu_memory_mb",
     )
     type: Literal["operations"] = "operations"
     min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 1

@@ -9,6 +9,7 @@ from modelsteward.serving.labels import LabelStore
 from modelsteward.serving.metrics import ServingMetrics
 from modelsteward.serving.predict import Predictor
 from modelsteward.serving.predlog import PredictionLog
+from modelsteward.serving.resources import ResourceSampler
 from modelsteward.serving.runtime import ServingRuntime
 
 
@@ -20,6 +21,9 @@ class Serving:
         self.labels = LabelStore(settings.logs_url)
         self.metrics = ServingMetrics()
         self.predictor = Predictor(self.runtime, self.log, self.metrics)
+        self.resources = ResourceSampler(
+            settings.logs_url, interval_s=settings.resource_sample_s, gpu=self.metrics.gpu
+        )
 
     def attach(self, app: Any) -> None:
         app.state.runtime = self.runtime
@@ -30,8 +34,10 @@ class Serving:
 
     def start(self) -> None:
         self.runtime.start()
+        self.resources.start()
 
     def stop(self) -> None:
         self.runtime.stop()
         self.predictor.close()
         self.log.close()
+        self.resources.stop()
