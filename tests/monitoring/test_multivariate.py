@@ -8,11 +8,15 @@ predictions into the prediction log and create and run the monitor through the A
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import sys
 import uuid
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +35,7 @@ from modelsteward.monitoring.families.multivariate import MultivariateDriftSpec,
 from modelsteward.monitoring.multivariate import MultivariateBaseline, fit_baseline
 from modelsteward.monitoring.multivariate.baseline import size_of
 from modelsteward.monitoring.multivariate.domain_classifier import NOT_INSTALLED
+from modelsteward.monitoring.specs import parse_spec
 from modelsteward.registry.specs import MAX_DOC_BYTES, TrainingDataRef
 from modelsteward.sdk.client import Client, _training_data_ref
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
@@ -77,8 +82,8 @@ def test_a_correlation_flip_passes_per_column_ks_but_both_multivariate_metrics_f
 def test_windows_from_the_reference_distribution_rarely_raise_an_alarm() -> None:
     baseline = fit_baseline(sensors(2000, 0.8, seed=100))
     alarms = {"domain_classifier_auc": 0, "reconstruction_error": 0}
-    for seed in range(10):
-        for point in judge(SPEC, baseline, sensors(500, 0.8, seed=seed)):
+    for seed in range(8):  # 200 trials per size are in docs/monitoring-multivariate.md
+        for point in judge(SPEC, baseline, sensors(400, 0.8, seed=seed)):
             assert point.status in ("ok", "breached") and point.low is not None
             alarms[point.metric] += point.status == "breached"
     assert alarms["domain_classifier_auc"] == 0
@@ -124,9 +129,9 @@ def test_a_wide_table_keeps_its_first_fifty_numeric_columns() -> None:
 
 def test_a_wide_training_table_still_fits_the_registry_document_limit() -> None:
     rng = np.random.default_rng(20)
-    wide = pd.DataFrame(rng.normal(size=(3000, 60)), columns=[f"f{i}" for i in range(60)])
+    wide = pd.DataFrame(rng.normal(size=(2000, 60)), columns=[f"f{i}" for i in range(60)])
     for j in range(15):
-        wide[f"c{j}"] = rng.choice([f"value-{k}" for k in range(300)], 3000)
+        wide[f"c{j}"] = rng.choice([f"value-{k}" for k in range(300)], 2000)
     document = _training_data_ref(wide, None)
     TrainingDataRef.model_validate(document)  # what the registry checks on register
     profile = document["profile"]
@@ -204,6 +209,27 @@ def test_without_scikit_learn_the_classifier_says_how_to_get_it(
     monkeypatch.setitem(sys.modules, "sklearn.ensemble", None)  # makes the import fail
     auc = by_metric(judge(SPEC, baseline, sensors(100, 0.8, seed=19)))["domain_classifier_auc"]
     assert auc.status == "not enough data" and auc.detail["note"] == NOT_INSTALLED
+
+
+# -- the docs stay true --------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "monitoring-multivariate.md"
+
+
+def test_every_spec_in_the_docs_is_a_valid_monitor_spec() -> None:
+    blocks = re.findall(r"```json\n(.*?)```", DOC.read_text(), flags=re.S)
+    kinds = {parse_spec(json.loads(block)).type for block in blocks}
+    assert len(blocks) == 2 and kinds == {"multivariate_drift", "outliers"}
+
+
+def test_the_correlation_flip_example_in_the_docs_prints_what_the_docs_say() -> None:
+    (example,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    printed = re.search(r"prints\n\n```\n(.*?)```", DOC.read_text(), flags=re.S)
+    assert printed is not None
+    output = io.StringIO()
+    with redirect_stdout(output):
+        exec(compile(example, str(DOC), "exec"), {"__name__": "example"})
+    assert output.getvalue() == printed.group(1)
 
 
 # -- end to end: SDK, live server, prediction log, monitor API -----------------------------

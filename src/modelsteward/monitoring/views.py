@@ -15,6 +15,9 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
+BULKY = frozenset({"sample", "axes", "center", "scale", "location", "variances"})
+
+
 class MonitorView(BaseModel):
     id: int
     deployment: str
@@ -36,6 +39,9 @@ class MonitorView(BaseModel):
         baseline = None
         if row.baseline:  # the stored profile itself is large; say where it came from
             baseline = {k: v for k, v in row.baseline.items() if k != "profile"}
+            fitted = baseline.get("baseline")
+            if isinstance(fitted, dict):  # a multivariate fit: its facts, not its sample
+                baseline["baseline"] = {k: v for k, v in fitted.items() if k not in BULKY}
         return cls(
             id=row.id,
             deployment=deployment,
