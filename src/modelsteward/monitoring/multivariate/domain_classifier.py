@@ -1,15 +1,15 @@
 """Domain classifier: can a model tell the reference's rows from the window's?
 
 A gradient-boosted tree model (scikit-learn's HistGradientBoostingClassifier, 50 rounds of
-15-leaf trees) is trained to separate the stored reference sample from an equal number of
-window rows, and scored by stratified 5-fold cross-validated ROC AUC (the mean over the
-folds). 0.5 means the two are indistinguishable; towards 1 the window has moved, in any
-direction trees can find: shifted columns, changed correlations, new clusters.
+15-leaf trees, one thread) is trained to separate the stored reference sample from an
+equal number of window rows, and scored by stratified 5-fold cross-validated ROC AUC (the
+mean over the folds). 0.5 means the two are indistinguishable; towards 1 the window has
+moved, in any direction trees can find: shifted columns, changed correlations, clusters.
 
 Sizes are bounded and seeded: at most ``MAX_CURRENT_ROWS`` window rows are sampled, then
 both sides are cut to the smaller of the two, so the cost is that of a few thousand rows
-whatever the window. The band is Hanley-McNeil's for that many rows per side; the folds'
-spread is in the note's detail. scikit-learn is an optional extra, imported here only.
+whatever the window. The band is Hanley-McNeil's for that many rows per side; the fold
+AUCs are returned too. scikit-learn is an optional extra, imported here only.
 """
 
 from __future__ import annotations
