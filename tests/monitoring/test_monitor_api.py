@@ -32,6 +32,7 @@ def test_list_get_and_change_a_monitor(deployed: Deployed) -> None:  # noqa: F81
         "multivariate_drift",
         "outliers",
         "performance",
+        "estimated_performance",  # the model answers with classes
     ]
     drift = deployed.monitors["data-drift"]
     changed = api.patch(

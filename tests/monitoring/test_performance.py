@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as sk
 from tests.monitoring.test_runner import Deployed, deployed  # noqa: F401 (fixture)
@@ -16,6 +17,7 @@ from modelsteward.monitoring.performance import (
     wilson,
 )
 from modelsteward.monitoring.runner import run_monitor
+from modelsteward.registry.loading import load_model
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
 RNG = np.random.default_rng(42)
@@ -120,7 +122,11 @@ def test_performance_from_labelled_traffic(deployed: Deployed) -> None:  # noqa:
     assert points["accuracy"]["threshold"] == pytest.approx(0.891)
     expected = "ok" if points["accuracy"]["value"] >= 0.891 else "breached"
     assert points["accuracy"]["status"] == expected
-    assert "roc_auc" not in points  # the model answers classes, not scores
+    # the served classifier logs its probability beside the class: the scored metrics too
+    model = load_model(deployed.steward, "churn", 1)
+    scores = model.predict_proba(pd.DataFrame([row for _, row, _ in sent]))[:, 1]
+    assert points["roc_auc"]["value"] == pytest.approx(sk.roc_auc_score(truth, scores))
+    assert points["log_loss"]["value"] == pytest.approx(sk.log_loss(truth, scores))
 
 
 def test_performance_without_labels_is_not_enough_data(deployed: Deployed) -> None:  # noqa: F811

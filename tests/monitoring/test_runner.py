@@ -137,6 +137,7 @@ def test_a_new_deployment_gets_the_default_monitors(deployed: Deployed) -> None:
     assert sorted(deployed.monitors) == [
         "data-drift",
         "data-quality",
+        "estimated-performance",  # a classifier: its accuracy is estimated between labels
         "multivariate-drift",
         "operations",
         "outliers",

@@ -193,7 +193,12 @@ def test_predictions_are_logged_with_route_batch_one_record_per_chunk(
     inputs = [row for text in records["inputs"] for row in json.loads(text)]
     outputs = [value for text in records["outputs"] for value in json.loads(text)]
     assert inputs == frame[FEATURES].to_dict("records")
-    assert outputs == expected(deployed, frame).tolist()
+    model = load_model(deployed, "churn", 1)  # a classifier: its probability is logged too
+    scores = model.predict_proba(frame[FEATURES])[:, 1]
+    assert outputs == [
+        {"prediction": c, "probability": p}
+        for c, p in zip(expected(deployed, frame).tolist(), scores.tolist(), strict=True)
+    ]
 
 
 def test_id_column_keeps_only_the_id_and_the_predictions(deployed: Steward, tmp_path: Path) -> None:

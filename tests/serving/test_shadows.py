@@ -23,10 +23,13 @@ from modelsteward.serving.shadows import Answer, Mirrored, ShadowMirror
 
 @dataclass
 class Loaded:
-    """The part of a loaded version the mirror uses: its predictor."""
+    """The part of a loaded version the mirror uses: what answers."""
 
     predictor: Any
     version: int = 2
+
+    def run(self, inputs: Any) -> Any:
+        return self.predictor.predict(inputs)
 
 
 class Gate:
@@ -141,5 +144,9 @@ def test_every_request_and_every_shadow_answer_is_in_the_log(
     )
     assert set(logged) == set(ids)
     for rid, body in zip(ids, rows, strict=True):
-        assert json.loads(logged[rid]["outputs"]) == shadow.predict(pd.DataFrame(body)).tolist()
+        frame = pd.DataFrame(body)
+        expected = zip(shadow.predict(frame).tolist(), shadow.predict_proba(frame)[:, 1].tolist())
+        assert json.loads(logged[rid]["outputs"]) == [
+            {"prediction": c, "probability": p} for c, p in expected
+        ]
         assert json.loads(logged[rid]["inputs"]) == [{"age": body[0]["age"], "income": 40.5}]

@@ -20,6 +20,7 @@ from modelsteward.demo.credit import applicants
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.service import list_monitors
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
+from modelsteward.serving.scoring import answering
 
 HOURS = 12
 PER_HOUR = 60
@@ -42,7 +43,8 @@ def write_history(
         for ago in range(HOURS, 0, -1):
             start = top_of_hour - timedelta(hours=ago)
             frame, repaid, _ = applicants(PER_HOUR, seed=100 + ago, shift=shift_at(ago))
-            predicted = model.predict(frame)
+            answer = answering(model)  # as served: the class and its probability
+            outputs = answer(frame).log_rows() if answer else model.predict(frame).tolist()
             for i, record in enumerate(frame.to_dict("records")):
                 key = f"history-{ago}-{i}"
                 log.record(
@@ -54,7 +56,7 @@ def write_history(
                         version=version,
                         route="champion",
                         inputs=[record],
-                        outputs=[int(predicted[i])],
+                        outputs=[outputs[i]],
                         latency_ms=rng.lognormvariate(1.1, 0.35),
                         status=200,
                         key=key,

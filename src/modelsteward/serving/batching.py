@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.serving.fastpath import numeric_shape
+from modelsteward.serving.scoring import ClassifierAnswer
 
 log = logging.getLogger(__name__)
 PredictFn = Callable[[Any], Any]
@@ -99,6 +100,8 @@ def split(outputs: Any, requests: Sequence[Queued]) -> list[Any] | None:
         return [outputs[a:b] for a, b in bounds]
     if isinstance(outputs, list | tuple):
         return [outputs[a:b] for a, b in bounds] if len(outputs) == total else None
+    if isinstance(outputs, ClassifierAnswer):
+        return outputs.split(bounds) if len(outputs) == total else None
     if isinstance(outputs, Mapping):
         columns = {key: split(value, requests) for key, value in outputs.items()}
         if any(parts is None for parts in columns.values()):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from modelsteward.serving.codec import dumps
 from modelsteward.serving.fastpath import numeric_block
+from modelsteward.serving.scoring import ClassifierAnswer
 
 INTERLEAVE_FROM_ROWS = 64
 
@@ -41,6 +42,8 @@ class Rows:
     def rows(self) -> list[Any]:
         """JSON-friendly rows: records for a frame, a list for anything else."""
         value = self.value
+        if isinstance(value, ClassifierAnswer):
+            return value.log_rows()
         if isinstance(value, pd.DataFrame):
             return value.to_dict("records")
         if isinstance(value, pd.Series | np.ndarray):

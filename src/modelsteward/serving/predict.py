@@ -30,6 +30,7 @@ from modelsteward.serving.metrics import ServingMetrics
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 from modelsteward.serving.router import choose, shadows
 from modelsteward.serving.runtime import LiveDeployment, LoadedVersion, ServingRuntime, VersionKey
+from modelsteward.serving.scoring import ClassifierAnswer, predictions_of
 from modelsteward.serving.shadows import Answer, Mirrored, ShadowMirror
 from modelsteward.serving.validation import Validated
 
@@ -55,6 +56,8 @@ class Prediction:
     route: str
     outputs: Any
     latency_ms: float
+    # A classifier's probabilities behind ``outputs`` (see ``serving.scoring``), or None.
+    scored: ClassifierAnswer | None = None
 
 
 def as_rows(value: Any) -> list[Any]:
@@ -97,10 +100,10 @@ class Predictor:
         batched with concurrent requests."""
         key: VersionKey = (target.model, target.version)
         if inline:
-            return self.costs.timed(key, target.predictor.predict)(inputs)
+            return self.costs.timed(key, target.run)(inputs)
         return self.batching.predict(
             key,
-            self.costs.timed(key, target.predictor.predict),
+            self.costs.timed(key, target.run),
             inputs,
             current=lambda: self.runtime.cache.holds(target),
         )
@@ -189,8 +192,16 @@ class Predictor:
             self.shadows.offer(
                 Mirrored(name, live.versions[shadow["version"]], inputs, request_id, key, logged)
             )
+        scored = outputs if isinstance(outputs, ClassifierAnswer) else None
         return Prediction(
-            request_id, name, target.model, target.version, route["role"], outputs, latency * 1000
+            request_id,
+            name,
+            target.model,
+            target.version,
+            route["role"],
+            predictions_of(outputs),
+            latency * 1000,
+            scored,
         )
 
     def _record_shadow(self, item: Mirrored, answer: Answer) -> None:

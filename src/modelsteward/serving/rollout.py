@@ -16,6 +16,7 @@ import numpy as np
 
 from modelsteward.registry.versions import get_version
 from modelsteward.serving import deployments
+from modelsteward.serving.scoring import predictions_of
 from modelsteward.serving.smoke import sample_input
 from modelsteward.serving.views import RevisionView
 
@@ -73,7 +74,7 @@ def run_rollout(runtime: ServingRuntime, name: str, model: str, revision: Revisi
             if sample is None:
                 results.append(f"v{number}: no input schema, skipped")
                 continue
-            output = np.asarray(version.predictor.predict(sample))
+            output = np.asarray(predictions_of(version.run(sample)))
             if output.shape[0] != len(sample):
                 raise ValueError(f"v{number} returned {output.shape[0]} rows for {len(sample)}")
             results.append(f"v{number}: ok")

@@ -32,6 +32,7 @@ from modelsteward.registry.versions import get_version
 from modelsteward.registry.views import VersionView
 from modelsteward.serving import deployments
 from modelsteward.serving.plan import Route
+from modelsteward.serving.scoring import answering
 from modelsteward.serving.views import ServedRoutes
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,12 @@ class LoadedVersion:
     training_data: dict[str, Any] | None
     flavor: str
     size_bytes: int = 0
+    # What serving calls: ``predictor.predict``, or for a classifier with probabilities
+    # a function returning a ``ClassifierAnswer`` (see ``serving.scoring``).
+    answer: Callable[[Any], Any] | None = None
+
+    def run(self, inputs: Any) -> Any:
+        return (self.answer or self.predictor.predict)(inputs)
 
 
 @dataclass(frozen=True)
@@ -99,15 +106,17 @@ class ModelCache:
             if key in self._loaded:
                 return self._loaded[key]
         view = get_version(steward, model, version)
+        predictor = load_model(steward, model, version)
         loaded = LoadedVersion(
             model=model,
             version=version,
-            predictor=load_model(steward, model, version),
+            predictor=predictor,
             input_schema=view.input_schema,
             output_schema=view.output_schema,
             training_data=view.training_data,
             flavor=view.flavor,
             size_bytes=estimated_size(view),
+            answer=answering(predictor),
         )
         with self._lock:
             self._used[key] = time.monotonic()

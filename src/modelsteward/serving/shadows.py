@@ -144,9 +144,7 @@ class ShadowMirror:
     def _together(self, group: list[Mirrored]) -> bool:
         started = time.perf_counter()
         try:
-            parts = split(
-                group[0].target.predictor.predict(combine([i.inputs for i in group])), group
-            )
+            parts = split(group[0].target.run(combine([i.inputs for i in group])), group)
         except Exception:  # someone's rows broke the batch: each is answered on its own
             return False
         if parts is None:
@@ -159,7 +157,7 @@ class ShadowMirror:
     def _alone(self, item: Mirrored) -> None:
         started = time.perf_counter()
         try:
-            outputs = item.target.predictor.predict(item.inputs)
+            outputs = item.target.run(item.inputs)
         except Exception as exc:  # a failing shadow is recorded, never seen by the caller
             self.record(item, Answer(None, time.perf_counter() - started, type(exc).__name__))
             return

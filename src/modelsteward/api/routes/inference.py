@@ -24,8 +24,9 @@ from modelsteward.governance.roles import Permission
 from modelsteward.serving import codec
 from modelsteward.serving.predict import Decoder, Prediction, Predictor, as_rows
 from modelsteward.serving.runtime import ServingRuntime
+from modelsteward.serving.scoring import PROBA_OUTPUT
 from modelsteward.serving.v2 import decode_request, encode_response, model_metadata
-from modelsteward.serving.validation import frame_from_mlflow, records_from_body
+from modelsteward.serving.validation import frame_from_mlflow, names_of, records_from_body
 
 router = APIRouter(tags=["inference"])
 
@@ -199,22 +200,56 @@ async def _infer(name: str, version: int | None, request: Request) -> Response:
 
         def decode(schema: dict[str, Any] | None) -> Any:
             decoded["request"] = decode_request(body, schema)
+            _check_requested(request, name, decoded["request"].requested_outputs)
             return decoded["request"].inputs
 
         result = await answer(request, name, decode, size=len(raw), version=version)
     except StewardError as exc:
         return _v2_error(request, exc)
     v2_id = decoded["request"].request_id or result.request_id
-    return json_response(encode_response(name, str(result.version), v2_id, _named(request, result)))
+    requested = decoded["request"].requested_outputs
+    try:  # the names were checked before predicting; an output that differs from its
+        # version's declared schema can still miss one
+        named = _named(request, result, requested)
+        body = encode_response(name, str(result.version), v2_id, named, requested=requested)
+    except StewardError as exc:
+        return _v2_error(request, exc)
+    return json_response(body)
 
 
-def _named(request: Request, result: Prediction) -> Any:
-    """A plain-array answer takes the output name ``GET /v2/models/{name}`` announces."""
+def _check_requested(request: Request, name: str, requested: list[str]) -> None:
+    """Refuse, before predicting, outputs that some answering version does not produce."""
+    if not requested:
+        return
+    live = _runtime(request).live(name)
+    for route in live.routes:
+        if route["role"] == "shadow":
+            continue
+        loaded = live.versions[route["version"]]
+        declared = [c["name"] for c in (loaded.output_schema or {}).get("columns") or []]
+        produced = set(declared or ["predict"])
+        if loaded.answer is not None:
+            produced.add(PROBA_OUTPUT)
+        unknown = [n for n in requested if n not in produced]
+        if unknown:
+            raise BadRequest(
+                f"requested output(s) {names_of(unknown)} are not produced by "
+                f"{loaded.model} v{loaded.version}; available: {names_of(sorted(produced))}"
+            )
+
+
+def _named(request: Request, result: Prediction, requested: list[str]) -> Any:
+    """A plain-array answer takes the output name ``GET /v2/models/{name}`` announces;
+    a classifier's probabilities are the ``predict_proba`` output, when requested."""
+    outputs = result.outputs
     try:
         loaded = _runtime(request).live(result.deployment).versions[result.version]
     except (StewardError, KeyError):
-        return result.outputs
-    declared = (loaded.output_schema or {}).get("columns") or []
-    if len(declared) == 1 and not hasattr(result.outputs, "columns"):
-        return {declared[0]["name"]: result.outputs}
-    return result.outputs
+        loaded = None
+    declared = ((loaded.output_schema if loaded else None) or {}).get("columns") or []
+    if len(declared) == 1 and not hasattr(outputs, "columns"):
+        outputs = {declared[0]["name"]: outputs}
+    if result.scored is not None and PROBA_OUTPUT in requested:
+        named = outputs if isinstance(outputs, dict) else {"predict": outputs}
+        return {**named, PROBA_OUTPUT: result.scored.probabilities}
+    return outputs

@@ -23,6 +23,7 @@ from modelsteward.serving.batch.spec import BATCH_ROUTE, BatchPlan, Part, Scorin
 from modelsteward.serving.predict import as_rows
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 from modelsteward.serving.runtime import LoadedVersion
+from modelsteward.serving.scoring import ClassifierAnswer, predictions_of
 from modelsteward.serving.validation import conform, schema_columns, tensor_column
 
 # Schema types whose CSV text is parsed here, most exact target first, so that a bad cell
@@ -139,13 +140,15 @@ def score_chunk(
         except (InvalidInput, BadRequest) as exc:
             raise _located(exc, name, chunk.offset) from None
         try:
-            outputs = loaded.predictor.predict(inputs)
+            outputs = loaded.run(inputs)
         except Exception as exc:  # the model's own message may quote the data
             raise ScoringFailed(
                 f"{name}, from row {chunk.offset}: {plan.model} v{plan.version} failed "
                 f"({type(exc).__name__})"
             ) from exc
-        predictions = prediction_columns(outputs, table.num_rows, loaded.output_schema)
+        predictions = prediction_columns(
+            predictions_of(outputs), table.num_rows, loaded.output_schema
+        )
         kept = table.select([plan.id_column]) if plan.id_column is not None else table
         clash = sorted(set(kept.column_names) & set(predictions.column_names))
         if clash:
@@ -153,7 +156,8 @@ def score_chunk(
     except StewardError as exc:
         _record(plan, log, request_id, [], [], started, exc.status, exc.code)
         raise
-    _record(plan, log, request_id, logged_rows(inputs), as_rows(outputs), started, 200, None)
+    logged = outputs.log_rows() if isinstance(outputs, ClassifierAnswer) else as_rows(outputs)
+    _record(plan, log, request_id, logged_rows(inputs), logged, started, 200, None)
     for field in predictions.schema:
         kept = kept.append_column(field, predictions.column(field.name))
     return kept.replace_schema_metadata(None)

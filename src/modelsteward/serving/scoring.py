@@ -1,0 +1,132 @@
+"""A served classifier's class probabilities, kept for the prediction log.
+
+Callers of a classifier get its classes, as ``predict`` gives them. Monitoring needs more:
+ROC AUC, log loss, calibration and the estimated performance of a window without labels
+all read each prediction's probability. So a scikit-learn classifier with
+``predict_proba`` is answered through ``predict_proba`` and the log records both: a
+binary classifier's rows are ``{"prediction": c, "probability": p}`` (``p`` of the second
+class of ``classes_``, the positive one), a multiclass one's ``{"prediction": c,
+"proba_<class>": p, ...}``. V2 callers may ask for the ``predict_proba`` output too.
+
+Where ``predict`` is by construction the class of highest probability (the estimators in
+``ARGMAX_PREDICT``), the classes are taken from the probabilities and the model is run
+once; rows whose two highest probabilities are equal, where estimators break the tie
+differently, are answered by ``predict``. For any other classifier both methods run.
+Either way an answer never differs from ``predict``'s.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+# Final estimators whose ``predict`` is the class of highest ``predict_proba`` (ties
+# aside): computing both would only repeat the work.
+ARGMAX_PREDICT = frozenset(
+    {
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.linear_model._logistic.LogisticRegressionCV",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+        "sklearn.ensemble._gb.GradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._classes.ExtraTreeClassifier",
+        "sklearn.naive_bayes.GaussianNB",
+        "sklearn.naive_bayes.MultinomialNB",
+        "sklearn.naive_bayes.BernoulliNB",
+        "sklearn.naive_bayes.ComplementNB",
+        "sklearn.calibration.CalibratedClassifierCV",
+    }
+)
+MAX_LOGGED_CLASSES = 50  # beyond this many classes only the prediction is logged
+PROBA_OUTPUT = "predict_proba"
+
+
+class ClassifierAnswer:
+    """The classes a request gets and the probabilities behind them, row for row."""
+
+    __slots__ = ("classes", "predictions", "probabilities")
+
+    def __init__(
+        self, predictions: np.ndarray, probabilities: np.ndarray, classes: Sequence[Any]
+    ) -> None:
+        self.predictions = predictions
+        self.probabilities = probabilities
+        self.classes = classes
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+    def split(self, bounds: Sequence[tuple[int, int]]) -> list[ClassifierAnswer]:
+        """One answer per ``(start, stop)`` row range (adaptive batching's requests)."""
+        return [
+            ClassifierAnswer(self.predictions[a:b], self.probabilities[a:b], self.classes)
+            for a, b in bounds
+        ]
+
+    def log_rows(self) -> list[dict[str, Any]]:
+        """Rows for the prediction log: the class and its probability (or one per class)."""
+        predictions = self.predictions.tolist()
+        if len(self.classes) == 2:
+            scores = self.probabilities[:, 1].tolist()
+            return [
+                {"prediction": c, "probability": p}
+                for c, p in zip(predictions, scores, strict=True)
+            ]
+        if len(self.classes) > MAX_LOGGED_CLASSES:
+            return [{"prediction": c} for c in predictions]
+        names = [f"proba_{c}" for c in self.classes]
+        return [
+            {"prediction": c, **dict(zip(names, row, strict=True))}
+            for c, row in zip(predictions, self.probabilities.tolist(), strict=True)
+        ]
+
+
+def answering(model: Any) -> Callable[[Any], ClassifierAnswer] | None:
+    """For a scikit-learn classifier with probabilities, the function serving calls
+    instead of ``predict``: it returns a ``ClassifierAnswer``. None for other models."""
+    classes = _classes(model)
+    if classes is None:
+        return None
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    kind = f"{type(final).__module__}.{type(final).__qualname__}"
+    derive = kind in ARGMAX_PREDICT
+    labels = tuple(classes.tolist())
+
+    def answer(inputs: Any) -> ClassifierAnswer:
+        probabilities = np.asarray(model.predict_proba(inputs), dtype=np.float64)
+        if not derive:
+            return ClassifierAnswer(np.asarray(model.predict(inputs)), probabilities, labels)
+        predictions = classes.take(probabilities.argmax(axis=1))
+        top = probabilities.max(axis=1, keepdims=True)
+        tied = np.flatnonzero((probabilities == top).sum(axis=1) > 1)
+        if tied.size:
+            rows = inputs.iloc[tied] if hasattr(inputs, "iloc") else np.asarray(inputs)[tied]
+            predictions[tied] = model.predict(rows)
+        return ClassifierAnswer(predictions, probabilities, labels)
+
+    return answer
+
+
+def _classes(model: Any) -> np.ndarray | None:
+    """``classes_`` of a fitted scikit-learn classifier that can give probabilities."""
+    if "sklearn" not in sys.modules:
+        return None  # never imported, so this cannot be a scikit-learn estimator
+    from sklearn.base import is_classifier
+
+    try:
+        if not is_classifier(model) or not hasattr(model, "predict_proba"):
+            return None  # hasattr is False where predict_proba is unavailable (SVC)
+        classes = np.asarray(model.classes_)
+    except Exception:  # an estimator that cannot tell: serve predict alone
+        return None
+    return classes if classes.ndim == 1 and classes.size >= 2 else None
+
+
+def predictions_of(outputs: Any) -> Any:
+    """What a caller gets: the classes of a ``ClassifierAnswer``, anything else as it is."""
+    return outputs.predictions if isinstance(outputs, ClassifierAnswer) else outputs
