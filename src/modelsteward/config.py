@@ -34,6 +34,8 @@ class Settings:
     trusted_types: tuple[str, ...] = field(default_factory=tuple)
     logs_url: str = ""
     log_flush_s: float = 1.0
+    log_compact_minutes: float = 10.0
+    log_compact_grace_minutes: float = 5.0
     serving_poll_s: float = 0.5
     resource_sample_s: float = 10.0
     batching: bool = True
@@ -77,6 +79,8 @@ class Settings:
             trusted_types=extra_types,
             logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
             log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
+            log_compact_minutes=float(env.get("STEWARD_LOG_COMPACT_MINUTES", "10")),
+            log_compact_grace_minutes=float(env.get("STEWARD_LOG_COMPACT_GRACE_MINUTES", "5")),
             serving_poll_s=float(env.get("STEWARD_SERVING_POLL_SECONDS", "0.5")),
             resource_sample_s=float(env.get("STEWARD_RESOURCE_SAMPLE_SECONDS", "10")),
             batching=_switch(env.get("STEWARD_BATCHING", "on"), "STEWARD_BATCHING"),

@@ -12,7 +12,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from modelsteward.cli import admin, deploy, lifecycle, models, monitor, report, score, transfer
+from modelsteward.cli import admin, deploy, lifecycle, log, models, monitor, report, score, transfer
 from modelsteward.cli.output import console, fail
 from modelsteward.cli.tasks import tasks as task_inbox
 from modelsteward.errors import StewardError
@@ -36,6 +36,7 @@ app.command("deploy")(deploy.deploy)
 app.command("score")(score.score)
 app.command("report")(report.report)
 app.add_typer(monitor.monitors, name="monitors")
+app.add_typer(log.log, name="log")
 app.command("metrics")(monitor.metrics)
 models.app.command("export")(transfer.export)
 models.app.command("import")(transfer.import_)

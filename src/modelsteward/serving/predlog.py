@@ -2,19 +2,17 @@
 
 ``record`` only appends to an in-memory buffer; a daemon thread writes the buffer every
 ``flush_interval_s`` (sooner once ``max_buffer`` records wait) as Parquet files under
-``deployment=<name>/hour=<YYYY-MM-DDTHH>/part-<uuid>.parquet``. The durability policy,
-what a crash can lose, is described in docs/serving-log.md.
+``deployment=<name>/hour=<YYYY-MM-DDTHH>/part-<uuid>.parquet``; compaction later merges
+a closed hour into one file (``serving/compaction.py``). The durability policy, what a
+crash can lose, is described in docs/serving-log.md.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
-import uuid
 from collections import defaultdict
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,15 +21,16 @@ import duckdb
 import fsspec
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import InvalidInput, Unavailable
 from modelsteward.registry.names import check_name
 from modelsteward.serving.logrows import Rows, encode
+from modelsteward.serving.partfiles import part_files, write_parquet_atomically
 
 ROUTES = frozenset({"champion", "challenger", "shadow", "direct", "batch"})
 BACKLOG_FACTOR = 4  # past max_buffer * this, record() flushes synchronously (backpressure)
+READ_ATTEMPTS = 3
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 FILE_SCHEMA = pa.schema(
     [
@@ -93,40 +92,6 @@ def aware(value: datetime | None, what: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise InvalidInput(f"'{what}' must carry a time zone")
     return value
-
-
-def write_parquet_atomically(fs: Any, directory: str, table: pa.Table) -> str:
-    """Write ``part-<uuid>.parquet`` under a hidden temporary name, then rename it."""
-    name = uuid.uuid4().hex
-    tmp, final = f"{directory}/.part-{name}.parquet.tmp", f"{directory}/part-{name}.parquet"
-    fs.makedirs(directory, exist_ok=True)
-    try:
-        if isinstance(fs, LocalFileSystem):
-            with open(tmp, "wb") as out:
-                pq.write_table(table, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, final)
-        else:
-            with fs.open(tmp, "wb") as out:
-                pq.write_table(table, out)
-            fs.mv(tmp, final)
-    except BaseException:
-        with suppress(Exception):
-            if fs.exists(tmp):
-                fs.rm(tmp)
-        raise
-    return final
-
-
-def part_files(fs: Any, directory: str) -> list[str]:
-    """Complete part files directly in ``directory`` (temporary files are hidden)."""
-    if not fs.isdir(directory):
-        return []
-    names = (str(p) for p in fs.ls(directory, detail=False))
-    return sorted(
-        p for p in names if p.rsplit("/", 1)[-1].startswith("part-") and p.endswith(".parquet")
-    )
 
 
 def duckdb_connection() -> duckdb.DuckDBPyConnection:
@@ -249,7 +214,15 @@ class PredictionLog:
     ) -> pa.Table:
         """Flushed records of one deployment with ``since <= at < until``, oldest first."""
         since, until = aware(since, "since"), aware(until, "until")
-        table = read_parts(self.fs, self.files(deployment, since, until), FILE_SCHEMA, since, until)
+        for attempt in range(READ_ATTEMPTS):
+            files = self.files(deployment, since, until)
+            try:
+                table = read_parts(self.fs, files, FILE_SCHEMA, since, until)
+                break
+            except (FileNotFoundError, duckdb.IOException):
+                # compaction removed a replaced file after the listing: list again
+                if attempt == READ_ATTEMPTS - 1 or all(self.fs.exists(f) for f in files):
+                    raise
         table = table.add_column(2, "deployment", pa.array([deployment] * len(table), pa.string()))
         return table.sort_by([("at", "ascending"), ("request_id", "ascending")])
 
