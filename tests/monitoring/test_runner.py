@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sqlalchemy import func, select, update
@@ -26,7 +25,6 @@ from tests.helpers import admin_token_of, training_frame
 
 from modelsteward.context import Steward
 from modelsteward.events import DomainEvent
-from modelsteward.monitoring.profile import profile_dataset
 from modelsteward.monitoring.runner import next_slot, run_due_monitors, run_monitor
 from modelsteward.monitoring.service import create_monitor, list_monitors
 from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
@@ -90,22 +88,17 @@ def wait_applied(api: httpx.Client, revision: dict[str, Any]) -> None:
 
 
 def deploy_churn(
-    api: httpx.Client, steward: Steward, *, with_predictions_profile: bool = False
+    api: httpx.Client, steward: Steward, *, with_training_data: bool = True
 ) -> Deployed:
     frame, labels = training_frame(rows=1000, seed=3)
     model = LogisticRegression().fit(frame, labels)
-    metadata = {}
-    if with_predictions_profile:
-        predictions = pd.DataFrame({"prediction": model.predict(frame)})
-        metadata["prediction_profile"] = profile_dataset(predictions).to_dict()
     with Client(str(api.base_url), admin_token_of(steward)) as client:
         client.register(
             model,
             name="churn",
             sample=frame,
-            training_data=frame,
+            training_data=frame if with_training_data else None,
             metrics={"accuracy": 0.99},
-            metadata=metadata,
         )
     response = api.post("/api/v1/deployments", json={"model": "churn", "version": 1})
     assert response.status_code == 202, response.text
@@ -188,7 +181,10 @@ def test_a_breach_that_persists_publishes_once(deployed: Deployed) -> None:
     assert "metric.breached" in first["events"] and second["events"] == []
 
 
-def test_prediction_drift_compares_with_the_first_window_seen(deployed: Deployed) -> None:
+def test_prediction_drift_compares_with_the_first_window_seen_without_training_data(
+    api: httpx.Client, steward: Steward
+) -> None:
+    deployed = deploy_churn(api, steward, with_training_data=False)
     deployed.patch("prediction-drift", window={"last": 400})
     deployed.send(400)
     first = deployed.run("prediction-drift")
@@ -200,20 +196,24 @@ def test_prediction_drift_compares_with_the_first_window_seen(deployed: Deployed
     assert by_series(later)[("drift_score", "prediction")]["status"] == "breached"
 
 
-def test_prediction_drift_prefers_a_stored_profile_of_training_predictions(
-    api: httpx.Client, steward: Steward
+def test_prediction_drift_compares_with_the_training_predictions_profiled_at_registration(
+    deployed: Deployed,
 ) -> None:
-    deployed = deploy_churn(api, steward, with_predictions_profile=True)
-    deployed.patch("prediction-drift", window={"last": 400}, method_thresholds={"ks": 0.01})
+    version = deployed.api.get("/api/v1/models/churn/versions/1").json()
+    stored = version["metadata"]["prediction_profile"]  # the SDK predicted the training rows
+    assert set(stored["columns"]) == {"prediction", "probability"} and stored["rows"] == 1000
+    # p < 0.001 to breach: this calm draw's incomes sit at KS 0.10 from the training
+    # sample's (p = 0.005 even for scipy on the raw values), and probability follows income
+    deployed.patch("prediction-drift", window={"last": 400}, method_thresholds={"ks": 0.001})
     deployed.send(400)
     calm = deployed.run("prediction-drift")
     assert calm["detail"]["baseline"] == "training predictions of v1"
     assert by_series(calm)[("drift_score", "prediction")]["status"] == "ok"
+    assert by_series(calm)[("drift_score", "probability")]["status"] == "ok"
     deployed.send(400, shift=40)
-    assert (
-        by_series(deployed.run("prediction-drift"))[("drift_score", "prediction")]["status"]
-        == "breached"
-    )
+    moved = by_series(deployed.run("prediction-drift"))
+    assert moved[("drift_score", "prediction")]["status"] == "breached"
+    assert moved[("drift_score", "probability")]["status"] == "breached"
 
 
 def test_data_quality_flags_values_outside_the_training_range(deployed: Deployed) -> None:

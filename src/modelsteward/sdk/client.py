@@ -272,6 +272,10 @@ class Client:
                     spec["output_schema"] = infer_schema(predict(_head(sample)))
             if training_data is not None or training_data_uri:
                 spec["training_data"] = _training_data_ref(training_data, training_data_uri)
+            if training_data is not None and "prediction_profile" not in spec["metadata"]:
+                baseline = _prediction_profile(model, training_data, spec.get("input_schema"))
+                if baseline is not None:
+                    spec["metadata"]["prediction_profile"] = baseline
             return self.register_files(name, spec, files)
 
     def _ensure_model(self, name: str, fields: Mapping[str, Any]) -> None:
@@ -356,6 +360,18 @@ def _report_upload(
     except (pa.ArrowException, TypeError, ValueError) as exc:
         raise InvalidInput(f"{part}: cannot be written as Parquet: {exc}") from None
     return target.name, stack.enter_context(open(target, "rb")), "application/vnd.apache.parquet"
+
+
+def _prediction_profile(
+    model: Any, data: Any, input_schema: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The training-time predictions' profile, prediction drift's baseline."""
+    import pandas as pd
+
+    from modelsteward.monitoring.prediction_baseline import profile_predictions
+
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    return profile_predictions(model, frame, input_schema)
 
 
 def _training_data_ref(data: Any, uri: str | None) -> dict[str, Any]:

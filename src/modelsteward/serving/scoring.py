@@ -68,6 +68,15 @@ class ClassifierAnswer:
             for a, b in bounds
         ]
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The logged fields as columns, named as ``log_rows`` names them."""
+        if len(self.classes) == 2:
+            return {"prediction": self.predictions, "probability": self.probabilities[:, 1]}
+        if len(self.classes) > MAX_LOGGED_CLASSES:
+            return {"prediction": self.predictions}
+        named = {f"proba_{c}": self.probabilities[:, i] for i, c in enumerate(self.classes)}
+        return {"prediction": self.predictions, **named}
+
     def log_rows(self) -> list[dict[str, Any]]:
         """Rows for the prediction log: the class and its probability (or one per class)."""
         predictions = self.predictions.tolist()
