@@ -27,6 +27,7 @@ from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.kpi import predictions_table, run_sql_kpi, sandbox
 from modelsteward.monitoring.kpi_functions import KPIS, KpiRegistry
+from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.specs import parse_spec
 from modelsteward.monitoring.tables import Monitor
@@ -359,3 +360,35 @@ def test_every_spec_in_the_docs_is_a_valid_monitor_spec() -> None:
     blocks = re.findall(r"```json\n(.*?)```", doc.read_text(), flags=re.S)
     assert len(blocks) == 4
     assert {parse_spec(json.loads(block)).type for block in blocks} == {"fairness", "business_kpi"}
+
+
+@pytest.mark.parametrize(
+    ("classes", "positive"),
+    [
+        (np.array([0, 0]), 1),
+        (np.array(["0"]), "1"),
+        (np.array([False]), True),
+        (np.array(["no"]), "yes"),
+        (np.array(["false"]), "true"),
+        (np.array([0, 1]), 1),
+        (np.array(["approved"]), "approved"),  # no convention to go by: the class there
+    ],
+)
+def test_a_window_of_only_negatives_has_its_positive_class_absent(
+    classes: np.ndarray, positive: object
+) -> None:
+    assert positive_of(np.unique(classes)) == positive
+
+
+def test_the_positive_rate_of_a_window_that_approves_nobody_is_zero() -> None:
+    window = PredictionWindow(
+        start=None,
+        end=datetime.now(UTC),
+        meta=pa.table({"request_id": ["a", "b"], "at": [datetime.now(UTC)] * 2, "version": [1, 1]}),
+        inputs=pa.table({"age": [30.0, 40.0]}),
+        outputs=pa.table({"prediction": [0, 0], "probability": [0.1, 0.2]}),
+        labels=None,
+        total_rows=2,
+        sampled=False,
+    )
+    assert KPIS.discovered()["positive_rate"](window) == 0.0

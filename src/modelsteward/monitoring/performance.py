@@ -86,15 +86,34 @@ def bootstrap(
 # -- classification -----------------------------------------------------------------------
 
 
+# The conventional negative of a binary class pair, and its positive partner.
+NEGATIVE_PARTNERS = {"0": "1", "false": "true", "False": "True", "no": "yes"}
+
+
 def positive_of(classes: np.ndarray, chosen: object = None) -> object:
-    """The positive class: the one given, else 1 / "1" / "true" / "yes", else the last."""
+    """The positive class: the one given, else 1 / "1" / "true" / "yes", else the last.
+
+    A window holding only a conventional negative (every prediction 0, "false" or "no")
+    has its positive absent: the partner is returned, never the negative itself."""
     if chosen is not None:
         return chosen
     for candidate in (1, "1", "true", "True", "yes"):
         for value in classes:
             if value == candidate or str(value) == str(candidate):
                 return value
+    partners = {NEGATIVE_PARTNERS.get(str(value)) for value in classes}
+    if len(partners) == 1 and None not in partners:
+        return _like(classes[0], str(partners.pop()))
     return classes[-1]
+
+
+def _like(value: object, text: str) -> object:
+    """``text`` as a value of ``value``'s type (1 for 0, True for False, "yes" for "no")."""
+    if isinstance(value, bool | np.bool_):
+        return True
+    if isinstance(value, int | np.integer):
+        return type(value)(int(text))
+    return type(value)(text) if isinstance(value, str) else text
 
 
 def roc_auc(y: np.ndarray, scores: np.ndarray) -> Estimate:
