@@ -103,3 +103,23 @@ def test_errors_are_one_line(
     out = steward_cli(*args, env=served)
     assert out.returncode == code, (out.stdout, out.stderr)
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_baseline_is_pinned_to_a_window_and_cleared(served: dict[str, str]) -> None:
+    env = served
+    listed = json.loads(
+        steward_cli("monitors", "list", "churn-production", "--json", env=env).stdout
+    )
+    quality = str(next(m["id"] for m in listed if m["name"] == "data-quality"))
+    pinned = steward_cli("monitors", "baseline", quality, "--last", "20", env=env)
+    assert pinned.returncode == 0, pinned.stderr
+    assert "baseline: pinned by admin: the last 20 predictions" in pinned.stdout
+    shown = json.loads(steward_cli("monitors", "show", quality, "--json", env=env).stdout)
+    assert shown["baseline"]["pinned"] is True and shown["baseline"]["rows"] == 20
+    cleared = steward_cli("monitors", "baseline", quality, "--clear", env=env)
+    assert cleared.returncode == 0 and "none kept" in cleared.stdout
+    both = steward_cli("monitors", "baseline", quality, "--clear", "--hours", "1", env=env)
+    assert both.returncode != 0 and "--clear" in both.stderr
+    performance = str(next(m["id"] for m in listed if m["name"] == "performance"))
+    refused = steward_cli("monitors", "baseline", performance, "--hours", "1", env=env)
+    assert refused.returncode != 0 and "keep no baseline" in refused.stderr

@@ -134,6 +134,35 @@ def update(
         console.print(f"monitor {monitor['id']} ({monitor['name']}) updated", highlight=False)
 
 
+@monitors.command("baseline")
+def baseline(
+    monitor_id: int,
+    hours: Annotated[float | None, typer.Option(help="Pin the last H hours of the log.")] = None,
+    last: Annotated[int | None, typer.Option(help="Pin the last N predictions.")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Window end, ISO-8601 with a time zone (default now).")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Forget the kept baseline.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pin a monitor's baseline to a window of the log, or clear it (--clear)."""
+    if clear == (hours is not None or last is not None):
+        raise InvalidInput("give --hours or --last to pin a window, or --clear")
+    with client() as c:
+        if clear:
+            monitor = c._call("DELETE", f"/api/v1/monitors/{monitor_id}/baseline")
+        else:
+            window = {"hours": hours} if hours is not None else {"last": last}
+            body: dict[str, Any] = {"window": window} | ({"end": end} if end else {})
+            monitor = c._call("PUT", f"/api/v1/monitors/{monitor_id}/baseline", json=body)
+    if as_json:
+        print_json(monitor)
+        return
+    kept = monitor.get("baseline") or {}
+    what = kept.get("source") or "none kept: the version's training data"
+    console.print(f"monitor {monitor['id']} ({monitor['name']}) baseline: {what}", highlight=False)
+
+
 def _switch(monitor_id: int, enabled: bool) -> None:
     with client() as c:
         monitor = c._call("PATCH", f"/api/v1/monitors/{monitor_id}", json={"enabled": enabled})

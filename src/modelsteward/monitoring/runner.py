@@ -195,6 +195,8 @@ def _reference(
     spec: MonitorSpec, version: ModelVersion | None, baseline: dict[str, Any] | None
 ) -> tuple[DatasetProfile | None, str]:
     """The profile to compare with, and where it came from (see docs/monitoring.md)."""
+    if baseline and baseline.get("pinned") and isinstance(baseline.get("profile"), dict):
+        return DatasetProfile.from_dict(baseline["profile"]), str(baseline.get("source", ""))
     if version is not None and spec.type == "prediction_drift":
         stored = (version.meta or {}).get("prediction_profile")
         if isinstance(stored, dict):

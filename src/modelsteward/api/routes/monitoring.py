@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.governance.identity import Principal
 from modelsteward.governance.roles import Permission
-from modelsteward.monitoring import service
+from modelsteward.monitoring import pinning, service
 from modelsteward.monitoring.views import MonitorView, PointView, RunResult
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
@@ -73,6 +73,37 @@ async def run_monitor(monitor_id: int, request: Request, who: Writer) -> RunResu
     if prediction_log is not None:
         await run_in_threadpool(prediction_log.flush)
     return await run_in_threadpool(service.run_now, steward_of(request), monitor_id)
+
+
+class BaselinePin(BaseModel):
+    """The window of the log to keep as the monitor's baseline, ending at ``end`` (now)."""
+
+    model_config = ConfigDict(extra="forbid")
+    window: dict[str, Any]
+    end: datetime | None = None
+
+
+@router.put("/monitors/{monitor_id}/baseline", response_model=MonitorView)
+async def pin_baseline(
+    monitor_id: int, body: BaselinePin, request: Request, who: Writer
+) -> MonitorView:
+    """Pin the monitor's reference to a window of the log (accepting a new normal)."""
+    prediction_log = getattr(request.app.state, "prediction_log", None)
+    if prediction_log is not None:
+        await run_in_threadpool(prediction_log.flush)
+    return await run_in_threadpool(
+        lambda: pinning.pin_baseline(
+            steward_of(request), who.name, monitor_id, body.window, end=body.end
+        )
+    )
+
+
+@router.delete("/monitors/{monitor_id}/baseline", response_model=MonitorView)
+async def clear_baseline(monitor_id: int, request: Request, who: Writer) -> MonitorView:
+    """Forget the kept baseline: the monitor compares with the version's again."""
+    return await run_in_threadpool(
+        pinning.clear_baseline, steward_of(request), who.name, monitor_id
+    )
 
 
 @router.get("/monitors/{monitor_id}/runs", response_model=list[RunResult])

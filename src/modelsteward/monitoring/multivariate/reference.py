@@ -1,6 +1,7 @@
 """Which multivariate baseline a monitor run compares with, and on which columns.
 
-In order: the baseline fitted at registration, stored with the dominant version's
+In order: a baseline an operator pinned to a window (``monitoring.pinning``); the
+baseline fitted at registration, stored with the dominant version's
 training data (``training_data["multivariate"]``, or inside its profile document,
 ``training_data["profile"]["multivariate"]``, which is where the SDK puts it because the
 registry's training-data reference takes no other keys); else the one this monitor
@@ -94,8 +95,11 @@ def resolve(ctx: FamilyContext, window: PredictionWindow, number: int | None) ->
     numeric = set(numeric_names(window.inputs))
     stored, source = stored_document(version), f"training data of v{number}"
     kept = ctx.monitor.baseline or {}
-    if stored is None and kept.get("version") == number and isinstance(kept.get("baseline"), dict):
-        stored, source = kept["baseline"], FIRST_WINDOW
+    fitted = kept.get("baseline") if isinstance(kept.get("baseline"), dict) else None
+    if fitted is not None and kept.get("pinned"):  # chosen by an operator
+        stored, source = fitted, str(kept.get("source", ""))
+    elif stored is None and fitted is not None and kept.get("version") == number:
+        stored, source = fitted, FIRST_WINDOW
     if stored is None:
         return _capture(window, number, ctx, numeric, features)
     try:
