@@ -168,3 +168,22 @@ def test_import_mlflow_registers_the_model_folder(env: dict[str, str], tmp_path:
     assert version["metadata"]["mlflow"]["run_id"]
     refused = steward_cli("import-mlflow", str(tmp_path), "--name", "nothing", env=env)
     assert refused.returncode == 2 and "MLmodel" in refused.stderr
+
+
+def test_the_cli_starts_without_the_data_libraries() -> None:
+    """Every command pays for what ``steward`` imports at start: pandas and pyarrow load
+    only in the commands that use them."""
+    probe = (
+        "import sys, modelsteward.cli.main; print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]"
+
+
+def test_the_log_compact_default_matches_the_compactor() -> None:
+    from modelsteward.cli.log import KEEP_REPLACED_MINUTES
+    from modelsteward.serving.compaction import KEEP_REPLACED
+
+    assert KEEP_REPLACED.total_seconds() / 60 == KEEP_REPLACED_MINUTES

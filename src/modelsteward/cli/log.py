@@ -10,9 +10,10 @@ import typer
 from modelsteward.cli.output import console, print_json, print_table
 from modelsteward.config import Settings
 from modelsteward.errors import InvalidInput
-from modelsteward.serving.compaction import KEEP_REPLACED, compact_log
 
 log = typer.Typer(help="Upkeep of the prediction log.", no_args_is_help=True)
+KEEP_REPLACED_MINUTES = 15.0  # serving.compaction.KEEP_REPLACED: imported only when used,
+# since it pulls in pandas and pyarrow, which every other command would pay for at start
 
 
 @log.command("compact")
@@ -37,10 +38,12 @@ def compact(
             help="Keep merged files this long for readers that listed them before; "
             "0 removes them at once (only safe when nothing reads the log).",
         ),
-    ] = KEEP_REPLACED.total_seconds() / 60,
+    ] = KEEP_REPLACED_MINUTES,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Merge each closed hour's part files into one file, and remove stale temp files."""
+    from modelsteward.serving.compaction import compact_log
+
     settings = Settings.from_env()
     grace = settings.log_compact_grace_minutes if older_than is None else older_than
     if grace < 0 or keep_replaced < 0:
