@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 from sklearn.datasets import load_iris
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -28,7 +28,6 @@ from modelsteward.monitoring.service import list_monitors, run_now
 from modelsteward.sdk.client import Client
 from modelsteward.serving.predlog import PredictionLog
 from modelsteward.serving.scoring import ClassifierAnswer, answering
-
 
 
 def serve(api: httpx.Client, steward: Steward, model: Any, name: str, frame: pd.DataFrame) -> str:
@@ -182,3 +181,20 @@ def test_models_without_usable_probabilities_are_answered_by_predict_alone() -> 
     assert answering(SVC().fit(frame, labels)) is None  # no probability=True
     assert answering(LinearRegression().fit(frame, labels)) is None
     assert answering(object()) is None
+
+
+def test_a_forests_tied_votes_need_no_second_pass_through_the_trees() -> None:
+    frame, labels = training_frame(rows=300, seed=10)
+    forest = RandomForestClassifier(n_estimators=4, random_state=0).fit(frame, labels)
+    rows = frame.sample(300, random_state=2, replace=True)
+    expected = forest.predict(rows)
+    tied = (forest.predict_proba(rows) == 0.5).all(axis=1)
+    assert tied.any()  # two trees each way: the ties a tie-check would ask predict about
+
+    def second_pass(_: object) -> None:
+        raise AssertionError("predict was called: the forest ran twice")
+
+    forest.predict = second_pass  # type: ignore[method-assign]
+    answer = answering(forest)
+    assert answer is not None
+    assert answer(rows).predictions.tolist() == expected.tolist()

@@ -11,7 +11,8 @@ class of ``classes_``, the positive one), a multiclass one's ``{"prediction": c,
 Where ``predict`` is by construction the class of highest probability (the estimators in
 ``ARGMAX_PREDICT``), the classes are taken from the probabilities and the model is run
 once; rows whose two highest probabilities are equal, where estimators break the tie
-differently, are answered by ``predict``. For any other classifier both methods run.
+differently, are answered by ``predict`` (except where ``predict`` is that very argmax,
+``EXACT_ARGMAX``). For any other classifier both methods run.
 Either way an answer never differs from ``predict``'s.
 """
 
@@ -39,6 +40,19 @@ ARGMAX_PREDICT = frozenset(
         "sklearn.naive_bayes.MultinomialNB",
         "sklearn.naive_bayes.BernoulliNB",
         "sklearn.naive_bayes.ComplementNB",
+        "sklearn.calibration.CalibratedClassifierCV",
+    }
+)
+# Of those, the ones whose ``predict`` is literally ``classes_.take(argmax(proba))`` over
+# the same probabilities, ties included: no tie can differ. (A forest's probabilities
+# are vote shares, so ties are common; asking ``predict`` about them would cost a whole
+# second pass through the trees.)
+EXACT_ARGMAX = frozenset(
+    {
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._classes.ExtraTreeClassifier",
         "sklearn.calibration.CalibratedClassifierCV",
     }
 )
@@ -103,7 +117,7 @@ def answering(model: Any) -> Callable[[Any], ClassifierAnswer] | None:
         return None
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     kind = f"{type(final).__module__}.{type(final).__qualname__}"
-    derive = kind in ARGMAX_PREDICT
+    derive, exact = kind in ARGMAX_PREDICT, kind in EXACT_ARGMAX
     labels = tuple(classes.tolist())
 
     def answer(inputs: Any) -> ClassifierAnswer:
@@ -111,6 +125,8 @@ def answering(model: Any) -> Callable[[Any], ClassifierAnswer] | None:
         if not derive:
             return ClassifierAnswer(np.asarray(model.predict(inputs)), probabilities, labels)
         predictions = classes.take(probabilities.argmax(axis=1))
+        if exact:
+            return ClassifierAnswer(predictions, probabilities, labels)
         top = probabilities.max(axis=1, keepdims=True)
         tied = np.flatnonzero((probabilities == top).sum(axis=1) > 1)
         if tied.size:
