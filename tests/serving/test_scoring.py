@@ -54,12 +54,19 @@ def logged(steward: Steward, deployment: str, requests: int) -> list[dict[str, A
     raise AssertionError(f"{deployment}: {len(table)} of {requests} records logged")
 
 
+def churn_classifier(
+    api: httpx.Client, steward: Steward, seed: int, rows: int = 400
+) -> tuple[LogisticRegression, pd.DataFrame, str]:
+    """A logistic regression fitted on ``rows`` customers, deployed: (model, data, name)."""
+    frame, labels = training_frame(rows=rows, seed=seed)
+    model = LogisticRegression().fit(frame, labels)
+    return model, frame, serve(api, steward, model, "churn", frame)
+
+
 def test_callers_get_classes_and_the_log_keeps_each_probability(
     api: httpx.Client, steward: Steward
 ) -> None:
-    frame, labels = training_frame(rows=400, seed=5)
-    model = LogisticRegression().fit(frame, labels)
-    deployment = serve(api, steward, model, "churn", frame)
+    model, frame, deployment = churn_classifier(api, steward, seed=5)
     rows = frame.head(25)
     response = api.post(f"/api/v1/deployments/{deployment}/predict", json=rows.to_dict("records"))
     assert response.status_code == 200, response.text
@@ -76,9 +83,7 @@ def test_callers_get_classes_and_the_log_keeps_each_probability(
 def test_v2_callers_may_ask_for_predict_proba_and_unknown_outputs_are_refused_first(
     api: httpx.Client, steward: Steward
 ) -> None:
-    frame, labels = training_frame(rows=400, seed=6)
-    model = LogisticRegression().fit(frame, labels)
-    deployment = serve(api, steward, model, "churn", frame)
+    model, frame, deployment = churn_classifier(api, steward, seed=6)
     rows = frame.head(3)
     inputs = [
         {"name": c, "shape": [3], "datatype": "FP64", "data": rows[c].astype(float).tolist()}
@@ -143,9 +148,8 @@ def test_a_regressor_is_served_and_logged_as_before_without_estimated_performanc
 def test_estimated_performance_runs_on_served_traffic_without_labels(
     api: httpx.Client, steward: Steward
 ) -> None:
-    frame, labels = training_frame(rows=600, seed=8)
-    model = LogisticRegression().fit(frame, labels)
-    deployment = serve(api, steward, model, "churn", frame)
+    model, frame, deployment = churn_classifier(api, steward, seed=8, rows=600)
+    labels = training_frame(rows=600, seed=8)[1]
     body = frame.sample(300, random_state=1).to_dict("records")
     assert api.post(f"/api/v1/deployments/{deployment}/predict", json=body).status_code == 200
     logged(steward, deployment, 1)
