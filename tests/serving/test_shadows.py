@@ -145,7 +145,9 @@ def test_every_request_and_every_shadow_answer_is_in_the_log(
     assert set(logged) == set(ids)
     for rid, body in zip(ids, rows, strict=True):
         frame = pd.DataFrame(body)
-        expected = zip(shadow.predict(frame).tolist(), shadow.predict_proba(frame)[:, 1].tolist())
+        expected = zip(
+            shadow.predict(frame).tolist(), shadow.predict_proba(frame)[:, 1].tolist(), strict=True
+        )
         assert json.loads(logged[rid]["outputs"]) == [
             {"prediction": c, "probability": p} for c, p in expected
         ]
