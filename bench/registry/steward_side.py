@@ -3,8 +3,10 @@
 Runs in the project's virtual environment. ``fill`` stores one small skops model in
 the content-addressed artifact store, then creates the models and registers every
 version through ``create_model`` / ``register_version`` (validation and audit record
-included). ``serve`` answers the driver's timed calls: the same operations as
-``mlflow_side.py``.
+included), and starts each version's life cycle instance as a server does after a
+registration (otherwise ``steward server``'s scheduler would be catching up on them,
+200 every few seconds, during the timed HTTP calls). ``serve`` answers the driver's
+timed calls: the same operations as ``mlflow_side.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from modelsteward.config import Settings  # noqa: E402
 from modelsteward.context import Steward  # noqa: E402
 from modelsteward.errors import StewardError  # noqa: E402
 from modelsteward.governance.identity import SYSTEM  # noqa: E402
+from modelsteward.lifecycle.instances import start_pending_instances  # noqa: E402
+from modelsteward.lifecycle.store import ensure_library  # noqa: E402
 from modelsteward.registry.flavors.base import get_flavor  # noqa: E402
 from modelsteward.registry.models import create_model, search_models  # noqa: E402
 from modelsteward.registry.specs import FileEntry, ModelSpec, VersionSpec  # noqa: E402
@@ -76,6 +80,13 @@ def store_model_once(steward: Steward, workdir: Path) -> StoredBlob:
     return blob
 
 
+def start_life_cycles(steward: Steward) -> None:
+    """Start every version's life cycle instance, as a server does after each registration."""
+    ensure_library(steward)
+    while start_pending_instances(steward, limit=1000):
+        pass
+
+
 def fill(args: argparse.Namespace) -> None:
     workload = common.workload_of(args)
     started = time.perf_counter()
@@ -91,13 +102,14 @@ def fill(args: argparse.Namespace) -> None:
             register_version(steward, SYSTEM, name, VERSION_SPEC, {MODEL_FILE: blob})
             done += 1
             common.progress("steward fill", done, total, started)
+    start_life_cycles(steward)
     steward.close()
     common.record_fill(
         args.workdir,
         "modelsteward",
         time.perf_counter() - started,
         f"{workload.models} models, {total} versions (every one through create_model / "
-        "register_version)",
+        "register_version, then its life cycle instance started)",
     )
 
 
@@ -130,6 +142,7 @@ def serve(args: argparse.Namespace) -> None:
         "register": register,
     }
     common.serve(calls, common.workload_of(args), __version__)
+    start_life_cycles(steward)  # untimed: the versions registered above, before the HTTP part
     steward.close()
 
 

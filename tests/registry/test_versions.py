@@ -368,6 +368,33 @@ def test_an_archived_model_refuses_a_version_before_the_upload_is_stored(
     assert store_counts(steward) == before  # no version, no record, no blob
 
 
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_missing_or_archived_model_is_the_answer_whatever_else_is_wrong(
+    api: httpx.Client, steward: Steward, churn: str, tmp_path: Path, size: str
+) -> None:
+    """Small uploads are read before the model is checked, large ones after; either way
+    the client hears about the model first, and nothing is stored."""
+    from modelsteward.api.routes.versions import CHECK_FIRST_BYTES
+
+    junk = tmp_path / "model.skops"
+    junk.write_bytes(b"not a skops file" * ((CHECK_FIRST_BYTES if size == "large" else 64) // 8))
+    api.post(f"/api/v1/models/{churn}/archive")
+    before = store_counts(steward)
+    for model, status in (("ghost", 404), (churn, 409)):
+        for form in (version_form(sklearn_spec()), {"spec": "{oops"}, {}):
+            response = api.post(f"/api/v1/models/{model}/versions", data=form, files=[upload(junk)])
+            assert response.status_code == status, (model, form, response.text)
+        unlisted = api.post(
+            f"/api/v1/models/{model}/versions",
+            data=version_form(sklearn_spec()),
+            files=[upload(junk, name="other.bin")],
+        )
+        assert unlisted.status_code == status
+    assert store_counts(steward) == before
+    api.post(f"/api/v1/models/{churn}/restore")
+    assert register(api, churn, junk).status_code == 422  # now the file itself is the problem
+
+
 def test_parent_version_is_checked_in_the_same_transaction(
     steward: Steward, model_file: Path
 ) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from modelsteward.errors import IntegrityFailure, InvalidInput, PayloadTooLarge
-from modelsteward.store.artifacts import ArtifactStore
+from modelsteward.store.artifacts import CHUNK, ArtifactStore
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -44,3 +45,29 @@ def test_the_size_limit_stops_the_stream(store: ArtifactStore) -> None:
 def test_paths_come_only_from_hashes(store: ArtifactStore, hostile: str) -> None:
     with pytest.raises(InvalidInput):
         store.open(hostile)
+
+
+def test_content_already_stored_is_not_written_again(store: ArtifactStore) -> None:
+    data = b"model bytes" * 1000
+    first = store.put_bytes(data)
+    staged_during_upload: list[str] = []
+
+    def upload() -> Iterator[bytes]:
+        yield data
+        staged_during_upload.extend(store.fs.find(f"{store.root}/staging"))
+
+    assert store.put_stream(upload()) == first
+    assert staged_during_upload == [] and list(store.list_blobs()) == [first.sha256]
+    assert store.verify(first.sha256)
+
+
+def test_content_larger_than_a_chunk_is_streamed_and_checked(store: ArtifactStore) -> None:
+    data = bytes(range(256)) * (CHUNK * 5 // 2 // 256)
+    pieces = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
+    with pytest.raises(IntegrityFailure):
+        store.put_stream(iter(pieces), expected_sha256="0" * 64)
+    with pytest.raises(PayloadTooLarge):
+        store.put_stream(iter(pieces), max_bytes=2 * CHUNK)
+    assert list(store.list_blobs()) == [] and store.fs.find(f"{store.root}/staging") == []
+    blob = store.put_stream(iter(pieces), expected_sha256=hashlib.sha256(data).hexdigest())
+    assert blob.size == len(data) and b"".join(store.iter_bytes(blob.sha256)) == data

@@ -2,12 +2,16 @@
 
 Bytes are streamed to a staging name while being hashed, checked against the size
 limit and the expected hash, then renamed to ``blobs/<aa>/<bb>/<sha256>``. Storage
-paths come only from hashes, never from names a user supplied.
+paths come only from hashes, never from names a user supplied. Content of at most
+one chunk (1 MiB) is hashed and checked in memory first, so small files the store
+already holds (a re-upload) are not written again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import re
 import time
 import uuid
@@ -29,6 +33,18 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class StoredBlob:
     sha256: str
     size: int
+
+
+def _within_limit(size: int, max_bytes: int | None) -> int:
+    if max_bytes is not None and size > max_bytes:
+        raise PayloadTooLarge(f"artifact exceeds the limit of {max_bytes} bytes")
+    return size
+
+
+def _verified(sha256: str, expected_sha256: str | None) -> str:
+    if expected_sha256 is not None and expected_sha256.lower() != sha256:
+        raise IntegrityFailure(f"hash mismatch: expected {expected_sha256[:80]}, received {sha256}")
+    return sha256
 
 
 def check_sha256(value: str) -> str:
@@ -61,25 +77,36 @@ class ArtifactStore:
         max_bytes: int | None = None,
     ) -> StoredBlob:
         """Store bytes; the blob becomes visible only once complete and verified."""
+        stream = iter(chunks)
+        head: list[bytes] = []
+        size = 0
+        for chunk in stream:
+            head.append(chunk)
+            size = _within_limit(size + len(chunk), max_bytes)
+            if size > CHUNK:
+                return self._put_staged(itertools.chain(head, stream), expected_sha256, max_bytes)
+        data = b"".join(head)
+        sha256 = _verified(hashlib.sha256(data).hexdigest(), expected_sha256)
+        if self._refresh(self._blob_path(sha256)):
+            return StoredBlob(sha256, size)
+        return self._put_staged([data], sha256, max_bytes)
+
+    def _put_staged(
+        self, chunks: Iterable[bytes], expected_sha256: str | None, max_bytes: int | None
+    ) -> StoredBlob:
+        """Stream to a staging name while hashing, then rename it to its hash."""
         staging = f"{self.root}/staging/{uuid.uuid4().hex}"
         digest, size = hashlib.sha256(), 0
         try:
             with self.fs.open(staging, "wb") as out:
                 for chunk in chunks:
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise PayloadTooLarge(f"artifact exceeds the limit of {max_bytes} bytes")
+                    size = _within_limit(size + len(chunk), max_bytes)
                     digest.update(chunk)
                     out.write(chunk)
-            sha256 = digest.hexdigest()
-            if expected_sha256 is not None and expected_sha256.lower() != sha256:
-                raise IntegrityFailure(
-                    f"hash mismatch: expected {expected_sha256[:80]}, received {sha256}"
-                )
+            sha256 = _verified(digest.hexdigest(), expected_sha256)
             final = self._blob_path(sha256)
-            if self.fs.exists(final):
+            if self._refresh(final):
                 self.fs.rm(staging)
-                self.fs.touch(final, truncate=False)  # fresh again: fsck --gc spares it
             else:
                 self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
                 self.fs.mv(staging, final)
@@ -88,6 +115,15 @@ class ArtifactStore:
             if self.fs.exists(staging):
                 self.fs.rm(staging)
             raise
+
+    def _refresh(self, final: str) -> bool:
+        """Whether the blob is already stored; if so it is made fresh, so fsck --gc spares it."""
+        if not self.fs.exists(final):
+            return False
+        # memory:// and S3 cannot touch a file; there gc's grace counts from the first upload.
+        with contextlib.suppress(NotImplementedError, ValueError):
+            self.fs.touch(final, truncate=False)
+        return True
 
     def put_file(self, path: Path, **kwargs: Any) -> StoredBlob:
         with open(path, "rb") as handle:

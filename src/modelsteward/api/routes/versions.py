@@ -3,6 +3,11 @@
 Handlers that return a view are ``async`` and hand the service call to the thread
 pool themselves (one trip, where a plain ``def`` handler takes two: FastAPI validates
 its response there).
+
+Registering refuses a missing or archived model (404, 409) before anything is stored,
+and before any complaint about the form. An upload larger than ``CHECK_FIRST_BYTES``
+is refused before it is read; a smaller one is parsed first and the model checked in
+the same trip to the thread pool that stores it, which saves a trip.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.context import Steward
-from modelsteward.errors import BadRequest, InvalidInput, NotFound
+from modelsteward.errors import BadRequest, InvalidInput, NotFound, StewardError
 from modelsteward.governance.identity import Principal
 from modelsteward.governance.roles import Permission
 from modelsteward.registry import versions as registry
@@ -34,6 +40,10 @@ Writer = Annotated[Principal, Depends(allow(Permission.INVENTORY_WRITE))]
 Downloader = Annotated[Principal, Depends(allow(Permission.ARTIFACT_DOWNLOAD))]
 Archiver = Annotated[Principal, Depends(allow(Permission.INVENTORY_ARCHIVE))]
 Truster = Annotated[Principal, Depends(allow(Permission.TRUST_GRANT))]
+
+# Uploads up to this size (what the form parser keeps in memory) are read before the model
+# is checked; larger ones only after it.
+CHECK_FIRST_BYTES = 1024 * 1024
 
 
 def parse_spec(raw: str) -> VersionSpec:
@@ -86,28 +96,41 @@ async def register_version(name: str, request: Request, who: Writer) -> VersionV
     steward = steward_of(request)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("send multipart/form-data with a 'spec' field and 'file' parts")
-    # 404 (or 409 for an archived model) before reading the upload.
-    await run_in_threadpool(registry.check_registrable, steward, name)
-    async with request.form(max_files=256, max_fields=16) as form:
-        raw_spec = form.get("spec")
-        if not isinstance(raw_spec, str):
-            raise InvalidInput("missing form field 'spec' (the version spec as JSON)")
-        spec = parse_spec(raw_spec)
-        expected = {f.name: f.sha256 for f in spec.files}
-        uploads: dict[str, UploadFile] = {}
-        for upload in form.getlist("file"):
-            if not isinstance(upload, UploadFile):
-                continue
-            file_name = upload.filename or ""
-            if file_name not in expected:
-                raise InvalidInput(f"uploaded file {file_name[:80]!r} is not in the spec's files")
-            if file_name in uploads:
-                raise InvalidInput(f"file {file_name[:80]!r} was uploaded twice")
-            uploads[file_name] = upload
-        # One trip to the thread pool stores the files and records the version.
-        return await run_in_threadpool(
-            _store_and_register, steward, who, name, spec, uploads, expected
-        )
+    declared = request.headers.get("content-length", "")
+    check_first = not declared.isdecimal() or int(declared) > CHECK_FIRST_BYTES
+    if check_first:
+        await run_in_threadpool(registry.check_registrable, steward, name)
+    try:
+        async with request.form(max_files=256, max_fields=16) as form:
+            spec, uploads = _read_form(form)
+            # One trip to the thread pool checks the model, stores the files, records the version.
+            return await run_in_threadpool(
+                _store_and_register, steward, who, name, spec, uploads, not check_first
+            )
+    except (StewardError, HTTPException):
+        if not check_first:  # a missing or archived model is the answer, whatever else is wrong
+            await run_in_threadpool(registry.check_registrable, steward, name)
+        raise
+
+
+def _read_form(form: FormData) -> tuple[VersionSpec, dict[str, UploadFile]]:
+    """The spec, and the uploaded files by name (each one named in the spec, once)."""
+    raw_spec = form.get("spec")
+    if not isinstance(raw_spec, str):
+        raise InvalidInput("missing form field 'spec' (the version spec as JSON)")
+    spec = parse_spec(raw_spec)
+    expected = {f.name for f in spec.files}
+    uploads: dict[str, UploadFile] = {}
+    for upload in form.getlist("file"):
+        if not isinstance(upload, UploadFile):
+            continue
+        file_name = upload.filename or ""
+        if file_name not in expected:
+            raise InvalidInput(f"uploaded file {file_name[:80]!r} is not in the spec's files")
+        if file_name in uploads:
+            raise InvalidInput(f"file {file_name[:80]!r} was uploaded twice")
+        uploads[file_name] = upload
+    return spec, uploads
 
 
 def _store_and_register(
@@ -116,8 +139,11 @@ def _store_and_register(
     name: str,
     spec: VersionSpec,
     uploads: dict[str, UploadFile],
-    expected: dict[str, str | None],
+    check_model: bool,
 ) -> VersionView:
+    if check_model:
+        registry.check_registrable(steward, name)
+    expected = {f.name: f.sha256 for f in spec.files}
     blobs = {
         file_name: steward.artifacts.put_stream(
             _chunks(upload.file),
