@@ -180,10 +180,3 @@ def test_the_cli_starts_without_the_data_libraries() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "[]"
-
-
-def test_the_log_compact_default_matches_the_compactor() -> None:
-    from modelsteward.cli.log import KEEP_REPLACED_MINUTES
-    from modelsteward.serving.compaction import KEEP_REPLACED
-
-    assert KEEP_REPLACED.total_seconds() / 60 == KEEP_REPLACED_MINUTES

@@ -11,9 +11,9 @@ from modelsteward.cli.output import console, print_json, print_table
 from modelsteward.config import Settings
 from modelsteward.errors import InvalidInput
 
+# serving.compaction is imported only when the command runs: it pulls in pyarrow, which
+# every other command would pay for at start.
 log = typer.Typer(help="Upkeep of the prediction log.", no_args_is_help=True)
-KEEP_REPLACED_MINUTES = 15.0  # serving.compaction.KEEP_REPLACED: imported only when used,
-# since it pulls in pandas and pyarrow, which every other command would pay for at start
 
 
 @log.command("compact")
@@ -31,28 +31,26 @@ def compact(
         ),
     ] = None,
     keep_replaced: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--keep-replaced",
             metavar="MINUTES",
             help="Keep merged files this long for readers that listed them before; "
-            "0 removes them at once (only safe when nothing reads the log).",
+            "0 removes them at once (only safe when nothing reads the log). Default: 15.",
         ),
-    ] = KEEP_REPLACED_MINUTES,
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Merge each closed hour's part files into one file, and remove stale temp files."""
-    from modelsteward.serving.compaction import compact_log
+    from modelsteward.serving.compaction import KEEP_REPLACED, compact_log
 
     settings = Settings.from_env()
     grace = settings.log_compact_grace_minutes if older_than is None else older_than
-    if grace < 0 or keep_replaced < 0:
+    keep = KEEP_REPLACED if keep_replaced is None else timedelta(minutes=keep_replaced)
+    if grace < 0 or keep < timedelta(0):
         raise InvalidInput("--older-than and --keep-replaced must not be negative")
     report = compact_log(
-        settings.logs_url,
-        deployment=deployment,
-        grace=timedelta(minutes=grace),
-        keep_replaced=timedelta(minutes=keep_replaced),
+        settings.logs_url, deployment=deployment, grace=timedelta(minutes=grace), keep_replaced=keep
     )
     if as_json:
         print_json(report.as_dict())

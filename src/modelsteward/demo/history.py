@@ -39,11 +39,11 @@ def write_history(
     rng = random.Random(31)
     labels: list[dict[str, Any]] = []
     top_of_hour = now.replace(minute=0, second=0, microsecond=0)
+    answer = answering(model)  # as served: the class and its probability
     with PredictionLog(steward.settings.logs_url) as log:
         for ago in range(HOURS, 0, -1):
             start = top_of_hour - timedelta(hours=ago)
             frame, repaid, _ = applicants(PER_HOUR, seed=100 + ago, shift=shift_at(ago))
-            answer = answering(model)  # as served: the class and its probability
             outputs = answer(frame).log_rows() if answer else model.predict(frame).tolist()
             for i, record in enumerate(frame.to_dict("records")):
                 key = f"history-{ago}-{i}"

@@ -57,9 +57,9 @@ def ensure_defaults(steward: Steward, deployment: str) -> int:
             .where(Deployment.name == deployment)
             .limit(1)
         )
+        if has_any is not None:
+            return 0
         classes = _predicts_classes(session, deployment)
-    if has_any is not None:
-        return 0
     created = 0
     for name, spec in DEFAULT_MONITORS + (FOR_CLASSIFIERS if classes else ()):
         try:

@@ -18,7 +18,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -45,6 +45,7 @@ from modelsteward.serving.partfiles import (
     write_atomically,
 )
 from modelsteward.serving.predlog import duckdb_connection
+from modelsteward.store.filetimes import modified_at
 
 GRACE = timedelta(minutes=5)
 KEEP_REPLACED = timedelta(minutes=15)
@@ -162,13 +163,12 @@ def remove_stale_temp(fs: Any, entries: list[str], cutoff: datetime) -> int:
         name = basename(path)
         if not (name.startswith(".") and name.endswith(".tmp")):
             continue
-        try:
-            written = fs.modified(path)
-            if (written if written.tzinfo else written.replace(tzinfo=UTC)) < cutoff:
-                fs.rm(path)
-                removed += 1
-        except (NotImplementedError, FileNotFoundError):
+        written = modified_at(fs, path)
+        if written is None or written >= cutoff:
             continue
+        with suppress(FileNotFoundError):  # another pass removed it first
+            fs.rm(path)
+            removed += 1
     return removed
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 
+from modelsteward.store.filetimes import modified_at
+
 CLAIM_NAME = ".compact.lock"
 STALE_CLAIM = timedelta(hours=1)
 
@@ -94,10 +96,10 @@ def _stale(fs: Any, path: str) -> bool:
     except FileNotFoundError:
         return True
     except (ValueError, KeyError, TypeError):  # unreadable: judge it by its age instead
-        try:
-            claimed = fs.modified(path)
-        except (NotImplementedError, FileNotFoundError, OSError):
+        written = modified_at(fs, path)
+        if written is None:
             return False
+        claimed = written
     if claimed.tzinfo is None:
         claimed = claimed.replace(tzinfo=UTC)
     return datetime.now(UTC) - claimed > STALE_CLAIM

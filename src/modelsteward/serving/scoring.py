@@ -93,20 +93,9 @@ class ClassifierAnswer:
 
     def log_rows(self) -> list[dict[str, Any]]:
         """Rows for the prediction log: the class and its probability (or one per class)."""
-        predictions = self.predictions.tolist()
-        if len(self.classes) == 2:
-            scores = self.probabilities[:, 1].tolist()
-            return [
-                {"prediction": c, "probability": p}
-                for c, p in zip(predictions, scores, strict=True)
-            ]
-        if len(self.classes) > MAX_LOGGED_CLASSES:
-            return [{"prediction": c} for c in predictions]
-        names = [f"proba_{c}" for c in self.classes]
-        return [
-            {"prediction": c, **dict(zip(names, row, strict=True))}
-            for c, row in zip(predictions, self.probabilities.tolist(), strict=True)
-        ]
+        columns = self.columns()
+        names, values = list(columns), [c.tolist() for c in columns.values()]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def answering(model: Any) -> Callable[[Any], ClassifierAnswer] | None:

@@ -9,7 +9,6 @@ already holds (a re-upload) are not written again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import re
@@ -24,6 +23,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import IntegrityFailure, InvalidInput, NotFound, PayloadTooLarge
+from modelsteward.store.filetimes import mark_fresh
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -120,9 +120,7 @@ class ArtifactStore:
         """Whether the blob is already stored; if so it is made fresh, so fsck --gc spares it."""
         if not self.fs.exists(final):
             return False
-        # memory:// and S3 cannot touch a file; there gc's grace counts from the first upload.
-        with contextlib.suppress(NotImplementedError, ValueError):
-            self.fs.touch(final, truncate=False)
+        mark_fresh(self.fs, final)  # where it cannot, gc's grace counts from the first upload
         return True
 
     def put_file(self, path: Path, **kwargs: Any) -> StoredBlob:
