@@ -303,3 +303,45 @@ def test_skops_zip_bomb_is_refused_before_it_is_expanded(tmp_path: Path) -> None
         archive.writestr("0.npy", b"\0" * (200 << 20))
     with pytest.raises(InvalidInput, match="zip bomb"):
         get_flavor("sklearn").validate(path, settings_for(tmp_path))
+
+
+AUDITED_MODELS: dict[str, Callable[[], Any]] = {
+    "logistic": logistic,
+    "forest": lambda: RandomForestClassifier(n_estimators=3, random_state=0).fit(X_TRAIN, Y_TRAIN),
+    "custom step": lambda: Pipeline([("step", Doubler()), ("model", logistic())]).fit(
+        X_TRAIN, Y_TRAIN
+    ),
+    "user function": lambda: Pipeline(
+        [("step", FunctionTransformer(_double)), ("model", LogisticRegression())]
+    ).fit(X_TRAIN, Y_TRAIN),
+    "object array": lambda: LogisticRegression().fit(
+        X_TRAIN, np.where(Y_TRAIN == 1, "yes", "no").astype(object)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUDITED_MODELS))
+def test_skops_audit_lists_exactly_the_types_skops_itself_reports(
+    name: str, tmp_path: Path
+) -> None:
+    import skops.io as sio
+
+    flavor = get_flavor("sklearn")
+    path = saved(flavor, AUDITED_MODELS[name](), tmp_path)
+    trusting = settings_for(
+        tmp_path, STEWARD_TRUSTED_TYPES=f"{__name__}._double,{__name__}.Doubler"
+    )
+    assert flavor.validate(path, trusting)["untrusted_types"] == sio.get_untrusted_types(file=path)
+
+
+def test_skops_file_naming_an_array_it_does_not_hold_is_refused(tmp_path: Path) -> None:
+    flavor = get_flavor("sklearn")
+    path = saved(flavor, logistic(), tmp_path)
+    broken = tmp_path / "broken.skops"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
+        dropped = next(name for name in source.namelist() if name.endswith(".npy"))
+        for info in source.infolist():
+            if info.filename != dropped:
+                target.writestr(info, source.read(info))
+    with pytest.raises(InvalidInput, match="not a readable skops file"):
+        flavor.validate(broken, settings_for(tmp_path))

@@ -62,12 +62,8 @@ def _skops_io() -> Any:
     return sio
 
 
-def _schema_facts(archive: zipfile.ZipFile, size: int, name: str) -> dict[str, Any]:
+def _schema_facts(schema: dict[str, Any]) -> dict[str, Any]:
     """The top-level class and versions recorded in ``schema.json``; best effort."""
-    expanded = sum(info.file_size for info in archive.infolist())
-    if expanded > MAX_EXPANSION * max(size, 1 << 20):
-        raise InvalidInput(f"{name} expands to {expanded >> 20} MiB; refusing a zip bomb")
-    schema = json.loads(archive.read("schema.json"))
     facts: dict[str, Any] = {
         "estimator": f"{schema.get('__module__')}.{schema.get('__class__')}",
         "skops_version": schema.get("_skops_version"),
@@ -80,23 +76,56 @@ def _schema_facts(archive: zipfile.ZipFile, size: int, name: str) -> dict[str, A
     return facts
 
 
-def _inspect(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """Schema facts and the types skops would have to build, reading the file once.
+class _TypesOnly(zipfile.ZipFile):
+    """A skops file opened to list the types it would build, not to build them.
 
-    skops reads every array of the file while it lists types anyway, so a file of up
-    to ``READ_WHOLE_BYTES`` is read into memory once and both passes parse that; a
-    larger one is opened twice rather than held twice.
+    skops' audit reads every array member while it walks the schema, but only looks
+    at those bytes when it constructs the object; which types a file asks for comes
+    from ``schema.json`` alone. Members other than the schema are looked up (a missing
+    one is still an error) and handed over empty, so a large forest is not
+    decompressed just to be audited. The file's bytes were hash-verified when stored.
+    """
+
+    def read(self, name: Any, pwd: bytes | None = None) -> bytes:
+        if name == "schema.json":
+            return super().read(name, pwd)
+        self.getinfo(name)
+        return b""
+
+
+def _audit_internals() -> tuple[Any, Any] | None:
+    """skops' ``read_schema`` and ``get_tree`` (what ``get_untrusted_types`` runs), if present."""
+    try:
+        from skops.io._audit import get_tree
+        from skops.io._utils import read_schema
+    except ImportError:
+        return None
+    return read_schema, get_tree
+
+
+def _inspect(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Schema facts and the types skops would have to build, opening the file once.
+
+    The types are what ``skops.io.get_untrusted_types`` answers (a test holds the two
+    equal); with a skops too old or too new to expose its audit steps, that function
+    itself is used.
     """
     sio = _skops_io()
     size = path.stat().st_size
-    if size > READ_WHOLE_BYTES:
-        with zipfile.ZipFile(path) as archive:
-            facts = _schema_facts(archive, size, path.name)
-        return facts, sio.get_untrusted_types(file=path)
-    data = path.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        facts = _schema_facts(archive, size, path.name)
-    return facts, sio.get_untrusted_types(data=data)
+    source: Path | io.BytesIO = path if size > READ_WHOLE_BYTES else io.BytesIO(path.read_bytes())
+    internals = _audit_internals()
+    with _TypesOnly(source) as archive:
+        expanded = sum(info.file_size for info in archive.infolist())
+        if expanded > MAX_EXPANSION * max(size, 1 << 20):
+            raise InvalidInput(f"{path.name} expands to {expanded >> 20} MiB; refusing a zip bomb")
+        if internals is None:
+            facts = _schema_facts(json.loads(archive.read("schema.json")))
+        else:
+            read_schema, get_tree = internals
+            schema, context = read_schema(archive)
+            tree = get_tree(schema, load_context=context, trusted=None)
+            return _schema_facts(schema), sorted(tree.get_unsafe_set())
+    return facts, sio.get_untrusted_types(file=path)
 
 
 class SklearnFlavor:
