@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from modelsteward.config import Settings
@@ -23,11 +24,31 @@ from modelsteward.store.db import Database
 
 @dataclass
 class Change:
-    """One write transaction; ``record`` writes the audit event and queues the domain event."""
+    """One write transaction; ``record`` writes the audit event and queues the domain event.
 
-    session: Session
+    Core statements run on ``connection``; ``session`` is an ORM session in the same
+    transaction, opened on first use (a change that needs none, such as registering a
+    version, skips its cost) and flushed before the transaction commits.
+    """
+
+    connection: Connection
     actor: str
     events: list[DomainEvent] = field(default_factory=list)
+    _session: Session | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(bind=self.connection, expire_on_commit=False)
+        return self._session
+
+    def _flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def _close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
     def record(
         self,
@@ -40,7 +61,7 @@ class Change:
         payload: dict[str, Any] | None = None,
     ) -> None:
         audit.append(
-            self.session,
+            self.connection,
             actor=self.actor,
             action=action,
             object_type=object_type,
@@ -72,9 +93,13 @@ class Steward:
     @contextmanager
     def change(self, actor: str) -> Iterator[Change]:
         """A write transaction whose audit records commit with it, events published after."""
-        with self.db.write() as session:
-            change = Change(session=session, actor=actor)
-            yield change
+        with self.db.transaction() as connection:
+            change = Change(connection=connection, actor=actor)
+            try:
+                yield change
+                change._flush()
+            finally:
+                change._close()
         for event in change.events:
             self.bus.publish(event)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Connection, Table, select, text
 from sqlalchemy.orm import Session
 
 from modelsteward.store.tables import AuditEvent, as_utc
@@ -87,7 +87,7 @@ class AuditRecord:
 
 
 def append(
-    session: Session,
+    conn: Connection,
     *,
     actor: str,
     action: str,
@@ -102,7 +102,6 @@ def append(
     reads the chain's end; PostgreSQL takes a transaction-scoped advisory lock first.
     The hash is computed exactly as ``verify_chain`` recomputes it from the stored row.
     """
-    conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(_PG_LOCK, {"k": _PG_AUDIT_LOCK})
     last = conn.execute(_CHAIN_END).first()

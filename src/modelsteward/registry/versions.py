@@ -240,14 +240,14 @@ def register_version(
         "created_by": actor.name,
     }
     with steward.change(actor.name) as change:
-        conn = change.session.connection()
+        conn = change.connection
         row["created_at"] = datetime.now(UTC)
         row["model_id"], row["version"] = _draw_number(conn, model_name, row["created_at"])
         parent = spec.lineage.parent_version
         if parent is not None and not 1 <= parent < row["version"]:
             raise InvalidInput(f"parent_version {parent} does not exist for {model_name!r}")
         conn.execute(_INSERT_VERSION, row)
-        remember_blobs(change.session, {f["sha256"]: f["size"] for f in files})
+        remember_blobs(conn, {f["sha256"]: f["size"] for f in files})
         change.record(
             "version.registered",
             "version",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,10 +19,10 @@ _INSERT_NEW = {
 
 def remember_blob(session: Session, sha256: str, size: int) -> None:
     """Insert the blob row unless another transaction already did."""
-    remember_blobs(session, {sha256: size})
+    remember_blobs(session.connection(), {sha256: size})
 
 
-def remember_blobs(session: Session, sizes: dict[str, int]) -> None:
+def remember_blobs(conn: Connection, sizes: dict[str, int]) -> None:
     """Insert the rows of several blobs (sha256 -> size) in one call, skipping known ones.
 
     Rows go in hash order, so concurrent transactions take PostgreSQL's key locks in
@@ -30,6 +30,5 @@ def remember_blobs(session: Session, sizes: dict[str, int]) -> None:
     """
     if not sizes:
         return
-    conn = session.connection()
     statement = _INSERT_NEW[conn.dialect.name]
     conn.execute(statement, [{"sha256": sha, "size": sizes[sha]} for sha in sorted(sizes)])

@@ -65,6 +65,7 @@ class Database:
             else self.engine
         )
         self._writer = sessionmaker(writer_engine, expire_on_commit=False)
+        self._writer_engine = writer_engine
         self._lone_reader = (
             self.engine.execution_options(sqlite_begin=None)
             if self.dialect == "sqlite"
@@ -93,6 +94,13 @@ class Database:
         """One write transaction: committed on success, rolled back on any error."""
         with self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction on a plain connection: committed on success, rolled back
+        on any error. Cheaper than ``write`` for code that only runs Core statements."""
+        with self._writer_engine.begin() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
