@@ -168,7 +168,7 @@ def _reject(session: Session, task: LifecycleTask, actor: Principal, comment: st
         _close(session, sibling, "cancelled")
     snap = load_snapshot(session, task.instance_id)
     add_history(
-        session,
+        session.connection(),
         snap,
         outcome="rejected",
         actor=actor.name,

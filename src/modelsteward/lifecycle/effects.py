@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,7 +59,7 @@ class PendingAction:
 
 
 def add_history(
-    session: Session,
+    conn: Connection,
     snap: Snapshot,
     *,
     outcome: str,
@@ -71,7 +71,7 @@ def add_history(
     reason: str = "",
     gates: Sequence[GateResult] = (),
 ) -> None:
-    session.connection().execute(
+    conn.execute(
         _ADD_HISTORY,
         {
             "instance_id": snap.id,
@@ -101,18 +101,18 @@ def leave_state(session: Session, snap: Snapshot, now: datetime) -> None:
     )
 
 
-def keep_production(session: Session, before: Snapshot, new_state: str, now: datetime) -> None:
+def keep_production(conn: Connection, before: Snapshot, new_state: str, now: datetime) -> None:
     """Insert or delete the model's production row as the instance enters or leaves one."""
     was = before.in_production
     will = new_state in before.spec.production_states
     if was and not will:
-        session.execute(
+        conn.execute(
             delete(_PRODUCTION).where(
                 _PRODUCTION.c.model_id == before.model_id, _PRODUCTION.c.instance_id == before.id
             )
         )
     elif will and not was:
-        holder = session.execute(
+        holder = conn.execute(
             select(ModelVersion.version)
             .join(_INSTANCES, _INSTANCES.c.version_id == ModelVersion.id)
             .join(_PRODUCTION, _PRODUCTION.c.instance_id == _INSTANCES.c.id)
@@ -121,7 +121,7 @@ def keep_production(session: Session, before: Snapshot, new_state: str, now: dat
         if holder is not None:
             raise _in_production(before, holder)
         try:
-            session.connection().execute(
+            conn.execute(
                 _ADD_PRODUCTION,
                 {"model_id": before.model_id, "instance_id": before.id, "since": now},
             )
@@ -148,7 +148,7 @@ def enter_state(
     """Schedule the state's timers and run (or queue) its ``on_enter`` actions."""
     state = snap.state_spec
     for timer in state.timers:
-        change.session.connection().execute(
+        change.connection.execute(
             _ADD_TIMER,
             {
                 "instance_id": snap.id,
@@ -174,7 +174,7 @@ def enter_state(
             continue
         result = action.execute(replace(context, change=change))
         add_history(
-            change.session,
+            change.connection,
             snap,
             outcome="action",
             actor=actor.name,
@@ -252,7 +252,7 @@ def run_pending(steward: Steward, snap: Snapshot, pending: list[PendingAction]) 
         now = utcnow()
         for outcome, summary in done:
             add_history(
-                change.session,
+                change.connection,
                 snap,
                 outcome=outcome,
                 actor=SYSTEM.name,
@@ -272,7 +272,7 @@ def record_failure(steward: Steward, snap: Snapshot, transition: str, message: s
     """Put an engine-driven attempt that failed (e.g. production is taken) on record."""
     with steward.change(SYSTEM.name) as change:
         add_history(
-            change.session,
+            change.connection,
             snap,
             outcome="failed",
             actor=SYSTEM.name,

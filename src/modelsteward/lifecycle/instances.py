@@ -162,24 +162,20 @@ def _start(steward: Steward, model_name: str, version: int, actor: Principal) ->
         with steward.change(actor.name) as change:
             now = utcnow()
             status = "finished" if initial.terminal else "running"
-            inserted = (
-                change.session.connection()
-                .execute(
-                    _ADD_INSTANCE,
-                    {
-                        "version_id": row.version_id,
-                        "model_id": model.id,
-                        "definition_id": definition.id,
-                        "state": initial.name,
-                        "revision": 1,
-                        "visit": 1,
-                        "status": status,
-                        "started_at": now,
-                        "updated_at": now,
-                    },
-                )
-                .inserted_primary_key
-            )
+            inserted = change.connection.execute(
+                _ADD_INSTANCE,
+                {
+                    "version_id": row.version_id,
+                    "model_id": model.id,
+                    "definition_id": definition.id,
+                    "state": initial.name,
+                    "revision": 1,
+                    "visit": 1,
+                    "status": status,
+                    "started_at": now,
+                    "updated_at": now,
+                },
+            ).inserted_primary_key
             assert inserted is not None  # an INSERT of one row always has its key
             snap = Snapshot(
                 id=int(inserted[0]),
@@ -197,9 +193,9 @@ def _start(steward: Steward, model_name: str, version: int, actor: Principal) ->
                 status=status,
             )
             if snap.in_production:  # an initial production state takes the production row
-                keep_production(change.session, replace(snap, state=""), snap.state, now)
+                keep_production(change.connection, replace(snap, state=""), snap.state, now)
             add_history(
-                change.session,
+                change.connection,
                 snap,
                 outcome="started",
                 actor=actor.name,

@@ -104,7 +104,7 @@ def _fire_escalation(steward: Steward, timer: Any, now: datetime) -> bool:
         task.escalated_to = timer.target
         snap = load_snapshot(session, timer.instance_id)
         add_history(
-            session,
+            session.connection(),
             snap,
             outcome="escalated",
             actor=SYSTEM.name,

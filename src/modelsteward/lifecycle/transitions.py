@@ -179,9 +179,9 @@ def move_into(
     target = snap.spec.state(snap.spec.transition(transition).to)
     _move(session, snap, state=target.name, finished=target.terminal, visit=snap.visit + 1)
     leave_state(session, snap, now)
-    keep_production(session, snap, target.name, now)
+    keep_production(change.connection, snap, target.name, now)
     add_history(
-        session,
+        change.connection,
         snap,
         outcome="applied",
         actor=actor.name,
@@ -236,7 +236,7 @@ def _note(
 ) -> None:
     """Put a transition that did not happen (blocked, or now waiting) on record."""
     add_history(
-        change.session,
+        change.connection,
         snap,
         outcome=outcome,
         actor=change.actor,
