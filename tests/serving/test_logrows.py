@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from modelsteward.serving.codec import dumps
 from modelsteward.serving.fastpath import numeric_table
 from modelsteward.serving.logrows import INTERLEAVE_FROM_ROWS, Rows, encode
+from modelsteward.serving.scoring import MAX_LOGGED_CLASSES, ClassifierAnswer
 
 NAMES = ["f0", "f 1", "ünï", 'quo"te']
 SCHEMA = {"columns": [{"name": n, "type": "float", "dtype": "float64"} for n in NAMES]}
@@ -58,3 +60,35 @@ def test_text_at_hand_is_kept_as_it_is() -> None:
     frame = pd.DataFrame({"x": [1.5]})
     texts, counts = encode([Rows(frame, '[{"x": 1.5}]')])
     assert texts == ['[{"x": 1.5}]'] and counts == [1]
+
+
+def answer(classes: list[object], rows: int, dtype: object = np.float64) -> ClassifierAnswer:
+    rng = np.random.default_rng(rows)
+    probabilities = rng.dirichlet(np.ones(len(classes)), size=rows).astype(dtype)
+    probabilities[0, 0] = np.nan  # a model may answer NaN; JSON gets null
+    predictions = np.array(classes, dtype=object if isinstance(classes[0], str) else None)
+    return ClassifierAnswer(predictions.take(probabilities.argmax(axis=1)), probabilities, classes)
+
+
+ANSWERS = {
+    "binary, integer classes": ([0, 1], np.float64),
+    "binary, boolean classes": ([False, True], np.float64),
+    "multiclass, text classes": (["setosa", "versi,color", 'vir"ginica'], np.float64),
+    "float32 probabilities": ([0, 1], np.float32),
+    "float classes": ([0.5, 1.5, 2.5], np.float64),
+    "too many classes to log their probabilities": (
+        list(range(MAX_LOGGED_CLASSES + 1)),
+        np.float64,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+@pytest.mark.parametrize("rows", [1, INTERLEAVE_FROM_ROWS, 1000])
+def test_a_classifier_answer_is_logged_as_the_json_of_its_rows(case: str, rows: int) -> None:
+    classes, dtype = ANSWERS[case]
+    given = answer(classes, rows, dtype)
+    (text,), counts = encode([Rows(given)])
+    assert counts == [rows]
+    assert text == dumps(given.log_rows()).decode()
+    assert json.loads(text) == json.loads(dumps(given.log_rows()))

@@ -11,7 +11,7 @@ way: records in column order, floats always written as floats (``2.0``, ``1e16``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,13 @@ def encode(values: Sequence[list[Any] | Rows]) -> tuple[list[str], list[int]]:
             texts.append(value.text)
             counts.append(len(value.value))
             continue
+        if isinstance(value, Rows) and isinstance(value.value, ClassifierAnswer):
+            answer = value.value
+            text = columns_json(answer.columns()) if len(answer) >= INTERLEAVE_FROM_ROWS else None
+            if text is not None:
+                texts.append(text)
+                counts.append(len(answer))
+                continue
         found = float_block(value.value) if isinstance(value, Rows) else None
         if found is not None:
             names, block = found
@@ -105,3 +112,42 @@ def records_json(names: Sequence[str], block: np.ndarray) -> str:
     pieces[0::2] = values.decode().split(",")
     pieces[1::2] = (between * rows)[:-1]
     return "[{" + keys[0] + ":" + "".join(pieces) + "}]"
+
+
+def columns_json(columns: Mapping[str, np.ndarray]) -> str | None:
+    """``[{"a": a[0], "b": b[0]}, ...]`` from equal-length columns (a classifier's
+    answer), the same JSON ``dumps`` writes for those rows; None when a column holds
+    something other than numbers, booleans or hashable values ``dumps`` can write.
+
+    Each column is written once, as a whole, and its values interleaved with the keys
+    by list slicing, as ``records_json`` does for floats."""
+    texts = [_value_texts(column) for column in columns.values()]
+    if not texts or any(t is None for t in texts):
+        return None
+    keys = [orjson.dumps(name).decode() for name in columns]
+    rows, width = len(texts[0] or ()), len(keys)
+    pieces = [""] * (2 * rows * width)
+    pieces[0 :: 2 * width] = ["{" + keys[0] + ":"] + ["},{" + keys[0] + ":"] * (rows - 1)
+    for j, values in enumerate(texts):
+        if j:
+            pieces[2 * j :: 2 * width] = ["," + keys[j] + ":"] * rows
+        pieces[2 * j + 1 :: 2 * width] = values or []
+    return "[" + "".join(pieces) + "}]"
+
+
+def _value_texts(column: np.ndarray) -> list[str] | None:
+    """The JSON text of each value of ``column``, as ``dumps`` writes it in a row."""
+    kind = column.dtype.kind
+    if kind in "iub" or kind == "f":
+        if kind == "f":  # as tolist() gives them: float32 values widened, not re-rounded
+            column = column.astype(np.float64, copy=False)
+        whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
+        return whole[1:-1].decode().split(",") if len(column) else []
+    if kind not in "OU":
+        return None
+    values = column.tolist()
+    try:
+        spelled = {value: dumps(value).decode() for value in set(values)}
+    except TypeError:  # unhashable values (lists, dicts): the caller writes rows
+        return None
+    return [spelled[value] for value in values]
