@@ -51,6 +51,7 @@ ACCEPTED = {
     "floats": [row(age=41.0)],
     "ints and floats": [row(), row(age=7, income=3, score=0)],
     "keys in another order": [{"score": 1.5, "age": 2.0, "income": 3.25}, row()],
+    "a later record in another order": [row(), {"score": 1.5, "age": 2.0, "income": 3.25}],
     "large and tiny": [row(age=1e300, income=-5e-324, score=2**62)],
     "many rows": [row(age=float(i), score=i / 7) for i in range(500)],
 }
@@ -75,6 +76,7 @@ def test_the_fast_path_gives_the_frame_the_general_path_gives(
 REFUSED = {
     "missing column": [{"age": 1.0, "income": 2.0}],
     "extra column": [row(city=SECRET)],
+    "a later record with another column": [row(), {"age": 1.0, "income": 2.0, "city": 3.0}],
     "text value": [row(income=SECRET)],
     "number as text": [row(income="987654321")],
     "boolean": [row(score=True)],

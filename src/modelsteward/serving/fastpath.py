@@ -33,6 +33,7 @@ class NumericTable:
 
     def __init__(self, names: list[str], dtype: np.dtype[Any], max_rows: int) -> None:
         self.names = tuple(names)
+        self._names = list(names)
         self.columns = pd.Index(names)
         self.dtype = dtype
         self.dtypes = (dtype,) * len(names)
@@ -64,12 +65,11 @@ class NumericTable:
         width = len(self.names)
         if set(map(len, records)) != {width}:
             return None
-        try:
-            values = list(map(self._row, records))
-        except KeyError:
+        values = self._values_in_order(records)
+        if values is None:
             return None
-        kinds = set(map(type, chain.from_iterable(values)))
-        frame = self._block(values) if kinds <= _NUMBERS else None
+        kinds = set(map(type, values))
+        frame = self._block(values, len(records)) if kinds <= _NUMBERS else None
         if frame is None:
             return None
         verbatim = (
@@ -90,15 +90,30 @@ class NumericTable:
             return None
         if set(map(type, rows)) != {list} or set(map(len, rows)) != {len(self.names)}:
             return None
-        if not set(map(type, chain.from_iterable(rows))) <= _NUMBERS:
+        values = list(chain.from_iterable(rows))
+        if not set(map(type, values)) <= _NUMBERS:
             return None
-        return self._block(rows)
+        return self._block(values, len(rows))
 
-    def _block(self, values: list[Any]) -> pd.DataFrame | None:
-        rows, width = len(values), len(self.names)
+    def _values_in_order(self, records: list[dict[str, Any]]) -> list[Any] | None:
+        """Every record's values in schema order, as one flat list; None if a name is missing.
+
+        Records whose members all come in schema order (what a client serialising one
+        DataFrame sends) are read straight from their values, with no tuple per row;
+        any other order is put right name by name."""
+        first = list(records[0])
+        if first == self._names and list(chain.from_iterable(records)) == first * len(records):
+            return list(chain.from_iterable(map(dict.values, records)))
+        try:
+            return list(chain.from_iterable(map(self._row, records)))
+        except KeyError:
+            return None
+
+    def _block(self, values: list[Any], rows: int) -> pd.DataFrame | None:
+        """``values`` (rows x names, row-major) as a frame of the schema's dtype, or None."""
+        width = len(self.names)
         try:  # via float64, as the general path casts int64 and float64 columns
-            flat = chain.from_iterable(values)
-            block = np.fromiter(flat, np.float64, rows * width).reshape(rows, width)
+            block = np.fromiter(values, np.float64, rows * width).reshape(rows, width)
             if self.dtype != block.dtype:
                 with np.errstate(over="ignore"):
                     block = block.astype(self.dtype)
