@@ -33,7 +33,6 @@ class NumericTable:
 
     def __init__(self, names: list[str], dtype: np.dtype[Any], max_rows: int) -> None:
         self.names = tuple(names)
-        self._names = list(names)
         self.columns = pd.Index(names)
         self.dtype = dtype
         self.dtypes = (dtype,) * len(names)
@@ -102,7 +101,8 @@ class NumericTable:
         DataFrame sends) are read straight from their values, with no tuple per row;
         any other order is put right name by name."""
         first = list(records[0])
-        if first == self._names and list(chain.from_iterable(records)) == first * len(records):
+        in_order = tuple(first) == self.names
+        if in_order and list(chain.from_iterable(records)) == first * len(records):
             return list(chain.from_iterable(map(dict.values, records)))
         try:
             return list(chain.from_iterable(map(self._row, records)))

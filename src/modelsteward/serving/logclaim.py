@@ -96,10 +96,8 @@ def _stale(fs: Any, path: str) -> bool:
     except FileNotFoundError:
         return True
     except (ValueError, KeyError, TypeError):  # unreadable: judge it by its age instead
-        written = modified_at(fs, path)
-        if written is None:
-            return False
-        claimed = written
+        written = modified_at(fs, path)  # aware, or None when the store cannot tell
+        return written is not None and datetime.now(UTC) - written > STALE_CLAIM
     if claimed.tzinfo is None:
         claimed = claimed.replace(tzinfo=UTC)
     return datetime.now(UTC) - claimed > STALE_CLAIM

@@ -121,24 +121,29 @@ def columns_json(columns: Mapping[str, np.ndarray]) -> str | None:
 
     Each column is written once, as a whole, and its values interleaved with the keys
     by list slicing, as ``records_json`` does for floats."""
-    texts = [_value_texts(column) for column in columns.values()]
-    if not texts or any(t is None for t in texts):
+    texts: list[list[str]] = []
+    for column in columns.values():
+        found = _value_texts(column)
+        if found is None:
+            return None
+        texts.append(found)
+    if not texts:
         return None
     keys = [orjson.dumps(name).decode() for name in columns]
-    rows, width = len(texts[0] or ()), len(keys)
+    rows, width = len(texts[0]), len(keys)
     pieces = [""] * (2 * rows * width)
     pieces[0 :: 2 * width] = ["{" + keys[0] + ":"] + ["},{" + keys[0] + ":"] * (rows - 1)
     for j, values in enumerate(texts):
         if j:
             pieces[2 * j :: 2 * width] = ["," + keys[j] + ":"] * rows
-        pieces[2 * j + 1 :: 2 * width] = values or []
+        pieces[2 * j + 1 :: 2 * width] = values
     return "[" + "".join(pieces) + "}]"
 
 
 def _value_texts(column: np.ndarray) -> list[str] | None:
     """The JSON text of each value of ``column``, as ``dumps`` writes it in a row."""
     kind = column.dtype.kind
-    if kind in "iub" or kind == "f":
+    if kind in "iubf":
         if kind == "f":  # as tolist() gives them: float32 values widened, not re-rounded
             column = column.astype(np.float64, copy=False)
         whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)

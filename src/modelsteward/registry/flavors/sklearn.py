@@ -118,14 +118,13 @@ def _inspect(path: Path) -> tuple[dict[str, Any], list[str]]:
         expanded = sum(info.file_size for info in archive.infolist())
         if expanded > MAX_EXPANSION * max(size, 1 << 20):
             raise InvalidInput(f"{path.name} expands to {expanded >> 20} MiB; refusing a zip bomb")
-        if internals is None:
-            facts = _schema_facts(json.loads(archive.read("schema.json")))
-        else:
+        if internals is not None:
             read_schema, get_tree = internals
             schema, context = read_schema(archive)
             tree = get_tree(schema, load_context=context, trusted=None)
             return _schema_facts(schema), sorted(tree.get_unsafe_set())
-    return facts, sio.get_untrusted_types(file=path)
+        schema = json.loads(archive.read("schema.json"))
+    return _schema_facts(schema), sio.get_untrusted_types(file=path)
 
 
 class SklearnFlavor:
