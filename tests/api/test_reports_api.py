@@ -64,6 +64,15 @@ def stored(steward: Steward) -> tuple[int, int, int]:
     return versions, audits, len(list(steward.artifacts.list_blobs()))
 
 
+@pytest.fixture(autouse=True)
+def own_temp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test spools into a temporary folder of its own: parallel test workers share
+    the system's, where another worker's report may come and go mid-test."""
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+
+
 def leftovers() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("steward-report-*")}
 
