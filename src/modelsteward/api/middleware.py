@@ -7,9 +7,10 @@ actually received, so an oversized upload is refused without being buffered.
 from __future__ import annotations
 
 import json
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modelsteward.ids import request_id
 
 
 class RequestIdMiddleware:
@@ -20,7 +21,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = uuid.uuid4().hex[:16]
+        rid = request_id()
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from modelsteward.errors import NotFound, StewardError
+from modelsteward.ids import request_id as new_request_id
 from modelsteward.serving.batching import Batching
 from modelsteward.serving.costs import PredictCosts
 from modelsteward.serving.fastpath import numeric_table
@@ -149,7 +149,7 @@ class Predictor:
     ) -> Prediction:
         live = self.runtime.use(name)
         route, target = self._target(live, key, version)
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or new_request_id()
         started = time.perf_counter()
         status, outputs, error, inputs = 200, None, None, None
         logged: Rows | None = None
