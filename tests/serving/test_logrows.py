@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -58,8 +60,18 @@ def test_other_values_are_written_as_rows_and_nan_as_null() -> None:
 
 def test_text_at_hand_is_kept_as_it_is() -> None:
     frame = pd.DataFrame({"x": [1.5]})
-    texts, counts = encode([Rows(frame, '[{"x": 1.5}]')])
-    assert texts == ['[{"x": 1.5}]'] and counts == [1]
+    body = b'[{"x": 1.5}, {"x": 2.5}]'
+    texts, counts = encode([Rows(frame, '[{"x": 1.5}]'), Rows(frame.loc[[0, 0]], body)])
+    assert texts == ['[{"x": 1.5}]', body] and counts == [1, 2]
+
+
+def test_rows_with_text_at_hand_let_the_frame_go_before_the_flush() -> None:
+    frame = pd.DataFrame({"x": np.arange(1000.0)})
+    gone = weakref.ref(frame)
+    rows = Rows(frame, b"[...]")
+    del frame
+    gc.collect()
+    assert gone() is None and rows.count == 1000
 
 
 def answer(classes: list[object], rows: int, dtype: object = np.float64) -> ClassifierAnswer:

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from modelsteward.errors import InvalidInput
 from modelsteward.serving import predlog
+from modelsteward.serving.logrows import Rows
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -100,6 +102,16 @@ def test_rows_keep_every_field_with_inputs_and_outputs_as_json(log: PredictionLo
         "key": "customer-r1",
         "error": "boom",
     }
+
+
+def test_a_request_body_kept_as_bytes_is_read_back_as_its_text(log: PredictionLog) -> None:
+    body = b'[{"a": 1.5}, {"a": 2.5}]'
+    log.record(rec("r1", inputs=Rows(pd.DataFrame({"a": [1.5, 2.5]}), body)))
+    log.record(rec("r2", inputs=Rows(pd.DataFrame({"a": [3.5]}), '[{"a": 3.5}]')))
+    log.flush()
+    table = log.read("churn")
+    assert table.column("inputs").to_pylist() == [body.decode(), '[{"a": 3.5}]']
+    assert table.column("n_rows").to_pylist() == [2, 1]
 
 
 def test_files_are_partitioned_by_deployment_and_hour(log: PredictionLog) -> None:

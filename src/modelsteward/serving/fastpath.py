@@ -52,11 +52,12 @@ class NumericTable:
 
     def from_body(
         self, records: object, raw: bytes | None
-    ) -> tuple[pd.DataFrame, str | None] | None:
+    ) -> tuple[pd.DataFrame, bytes | None] | None:
         """``from_records``, and ``raw`` (the body ``records`` came from) as the log's text
         for them when it already is exactly that: floats only, no key twice (members may
         come in any order: a JSON object has none). The log then keeps the body as sent
-        instead of writing the rows again."""
+        instead of writing the rows again. It keeps the bytes, never decoded on the
+        request's path: an ASCII body is already valid UTF-8 text."""
         if type(records) is not list or not records or len(records) > self.max_rows:
             return None
         if set(map(type, records)) != {dict}:
@@ -75,11 +76,12 @@ class NumericTable:
             raw is not None
             and self._plain_names
             and kinds == {float}
-            and raw.lstrip()[:1] == b"["  # UTF-8 without a byte-order mark ...
-            and b"\x00" not in raw  # ... not UTF-16 or UTF-32
+            and raw.isascii()  # so valid UTF-8 without a byte-order mark, ...
+            and raw.lstrip()[:1] == b"["
+            and b"\x00" not in raw  # ... and not UTF-16 or UTF-32
             and raw.count(b":") == len(records) * width  # one per member: no key twice
         )
-        return frame, raw.decode() if verbatim and raw is not None else None
+        return frame, raw if verbatim else None
 
     def from_rows(self, rows: object, columns: object) -> pd.DataFrame | None:
         """MLflow ``dataframe_split`` rows with their column names, or None."""

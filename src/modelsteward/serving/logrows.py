@@ -30,14 +30,17 @@ class Rows:
 
     The value must not be mutated once recorded: the writer reads it later. ``text``,
     when given, is the value's JSON already at hand (a request body that is exactly
-    the validated rows), kept as it is.
+    the validated rows: UTF-8 bytes, kept as they came), and then only the value's
+    length is kept: a large request's frame is freed as soon as it is answered
+    instead of waiting for the next flush.
     """
 
-    __slots__ = ("text", "value")
+    __slots__ = ("count", "text", "value")
 
-    def __init__(self, value: Any, text: str | None = None) -> None:
-        self.value = value
+    def __init__(self, value: Any, text: str | bytes | None = None) -> None:
         self.text = text
+        self.value: Any = value if text is None else None
+        self.count = len(value) if text is not None else 0
 
     def rows(self) -> list[Any]:
         """JSON-friendly rows: records for a frame, a list for anything else."""
@@ -69,14 +72,14 @@ def float_block(value: object) -> tuple[tuple[str, ...], np.ndarray] | None:
     return tuple(str(c) for c in value.columns), block
 
 
-def encode(values: Sequence[list[Any] | Rows]) -> tuple[list[str], list[int]]:
-    """The JSON text and row count of each of ``values``, in order."""
-    texts: list[str] = []
+def encode(values: Sequence[list[Any] | Rows]) -> tuple[list[str | bytes], list[int]]:
+    """The JSON text (or its UTF-8 bytes) and row count of each of ``values``, in order."""
+    texts: list[str | bytes] = []
     counts: list[int] = []
     for value in values:
         if isinstance(value, Rows) and value.text is not None:
             texts.append(value.text)
-            counts.append(len(value.value))
+            counts.append(value.count)
             continue
         if isinstance(value, Rows) and isinstance(value.value, ClassifierAnswer):
             answer = value.value

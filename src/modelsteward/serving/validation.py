@@ -63,10 +63,10 @@ def check_size(rows: int, columns: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Validated:
-    """Inputs ready for the model, and the JSON text the log may keep for them as it is."""
+    """Inputs ready for the model, and the JSON (UTF-8 bytes) the log may keep for them as it is."""
 
     inputs: Payload
-    logged_json: str | None = None
+    logged_json: bytes | None = None
 
 
 def records_from_body(records: object, schema: Schema, raw: bytes) -> Validated:
