@@ -171,12 +171,14 @@ done
 wait "$steward_setup"
 if [[ "$VARIANTS" == 1 ]]; then
   # The same store and deployments: the prediction log patched off, and the other
-  # setting of adaptive batching (when this build has the setting).
-  start steward-nolog "$work/steward-nolog.log" "$steward_py" "$here/steward_side.py" \
-    serve-nolog --port @PORT@
+  # setting of adaptive batching (when this build has the setting). Background work
+  # (monitor runs over the log, from 15 minutes after the deployments) is left to the
+  # first server's worker: in a variant it would land in whichever server claimed it.
+  STEWARD_SCHEDULER_SECONDS=0 start steward-nolog "$work/steward-nolog.log" "$steward_py" \
+    "$here/steward_side.py" serve-nolog --port @PORT@
   if [[ "$batching" != absent ]]; then
     flipped="$([[ "$batching" == on ]] && echo off || echo on)"
-    STEWARD_BATCHING="$flipped" start steward-batching-flipped \
+    STEWARD_BATCHING="$flipped" STEWARD_SCHEDULER_SECONDS=0 start steward-batching-flipped \
       "$work/steward-batching-flipped.log" "$steward_bin/steward" server --port @PORT@ --workers 1
   fi
 fi

@@ -1,4 +1,4 @@
-"""Periodic background work in every server process: life cycle timers, due monitors.
+"""Periodic background work (life cycle timers, due monitors) on a timer; see ``background``.
 
 Each job claims its own due work in the database with a compare-and-set (a timer row,
 a monitor's ``next_run_at``), so N worker processes and replicas can all run the same

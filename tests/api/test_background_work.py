@@ -1,4 +1,4 @@
-"""Every server process runs the scheduler: due life cycle timers fire without anyone asking."""
+"""A serving app with its background work inline (`--background inline`) fires due timers unasked."""
 
 from __future__ import annotations
 

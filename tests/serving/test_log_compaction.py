@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from modelsteward.api.app import background_work
+from modelsteward.background import background_work
 from modelsteward.cli.main import app as cli
 from modelsteward.context import Steward
 from modelsteward.monitoring.window_scan import open_rows, scope_of

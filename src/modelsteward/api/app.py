@@ -26,17 +26,13 @@ from modelsteward.api.routes import (
     users,
     versions,
 )
+from modelsteward.background import background_work
 from modelsteward.context import Steward
 from modelsteward.governance.identity import ensure_bootstrap_admin
 from modelsteward.lifecycle import engine as lifecycle_engine
-from modelsteward.lifecycle.instances import start_pending_instances
 from modelsteward.lifecycle.store import ensure_library
-from modelsteward.lifecycle.timers import fire_due_timers
 from modelsteward.monitoring import defaults as monitor_defaults
 from modelsteward.monitoring.prometheus import MonitorCollector
-from modelsteward.monitoring.runner import run_due_monitors
-from modelsteward.scheduler import Scheduler
-from modelsteward.serving.compaction import scheduled_compaction
 from modelsteward.serving.service import Serving
 
 # Multipart framing and the spec field ride on top of the artifact bytes.
@@ -103,25 +99,6 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-def background_work(steward: Steward) -> Scheduler:
-    """Due life cycle timers, monitor runs and prediction-log compaction, in every server process.
-
-    Each job claims its items with a compare-and-set, so N processes do each item once.
-    """
-    scheduler = Scheduler(tick_s=steward.settings.scheduler_tick_s)
-    scheduler.add("lifecycle-timers", lambda: fire_due_timers(steward))
-    scheduler.add("lifecycle-starts", lambda: start_pending_instances(steward))
-    scheduler.add("monitors", lambda: run_due_monitors(steward))
-    settings = steward.settings
-    if settings.log_compact_minutes > 0:  # each hour folder is claimed, so N processes are safe
-        scheduler.add(
-            "log-compaction",
-            lambda: scheduled_compaction(settings.logs_url, settings.log_compact_grace_minutes),
-            interval_s=settings.log_compact_minutes * 60,
-        )
-    return scheduler
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -7,6 +7,8 @@ class: 2 invalid input, 3 not allowed, 4 not found, 5 conflict, 6 integrity...).
 from __future__ import annotations
 
 import os
+import signal
+from enum import StrEnum
 from typing import Annotated
 
 import httpx
@@ -15,7 +17,7 @@ import typer
 from modelsteward.cli import admin, deploy, lifecycle, log, models, monitor, report, score, transfer
 from modelsteward.cli.output import console, fail
 from modelsteward.cli.tasks import tasks as task_inbox
-from modelsteward.errors import StewardError
+from modelsteward.errors import InvalidInput, StewardError
 
 app = typer.Typer(
     name="steward",
@@ -43,32 +45,102 @@ models.app.command("import")(transfer.import_)
 app.command("import-mlflow")(transfer.import_mlflow)
 
 
+def _exit_on_sigterm(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+class Background(StrEnum):
+    worker = "worker"
+    inline = "inline"
+    off = "off"
+
+
 @app.command()
 def server(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    background: Annotated[
+        Background,
+        typer.Option(
+            help="Where background work (life cycle timers, monitor runs, log compaction) "
+            "runs: 'worker', one process of its own at a lower CPU priority, so it never "
+            "holds up requests; 'inline', a thread in each serving process; 'off', "
+            "elsewhere (a `steward worker`)."
+        ),
+    ] = Background.worker,
 ) -> None:
     """Run the API and web UI (embedded SQLite under STEWARD_HOME unless configured)."""
     import uvicorn
 
+    from modelsteward.background import start_worker, stop_worker
     from modelsteward.context import Steward
     from modelsteward.governance.identity import ensure_bootstrap_admin
 
     steward = Steward()  # migrate once and create the admin token before workers start
     if ensure_bootstrap_admin(steward):
         console.print(f"admin token written to {steward.settings.admin_token_path}")
+    scheduled = steward.settings.scheduler_tick_s > 0
     steward.close()
+    worker = None
+    if scheduled and background is Background.worker:
+        worker = start_worker(os.environ)
+        console.print(f"background work in process {worker.pid}")
+    if background is not Background.inline:
+        os.environ["STEWARD_SCHEDULER_SECONDS"] = "0"  # for the serving processes only
     console.print(f"modelsteward on http://{host}:{port}  (API docs: /api/v1/docs)")
-    uvicorn.run(
-        "modelsteward.api.server:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again to the handler found
+    # before it: this one unwinds to ``finally``, so the worker is stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        uvicorn.run(
+            "modelsteward.api.server:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,
+        )
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+
+
+@app.command()
+def worker(
+    nice: Annotated[
+        int, typer.Option(help="Lower this process's CPU priority by this much (0-19).")
+    ] = 0,
+    parent: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run background work only (life cycle timers, monitor runs, log compaction), no HTTP.
+
+    For servers started with `--background off` (or STEWARD_SCHEDULER_SECONDS=0): any
+    number of workers may run against one store; each item is still done once.
+    """
+    import threading
+
+    from modelsteward.background import run_worker
+    from modelsteward.context import Steward
+
+    if not 0 <= nice <= 19:
+        raise InvalidInput("--nice takes 0 to 19")
+    steward = Steward()
+    tick = steward.settings.scheduler_tick_s
+    if tick <= 0:
+        steward.close()
+        raise InvalidInput("STEWARD_SCHEDULER_SECONDS is 0, so a worker would do nothing; unset it")
+    if nice:
+        os.nice(nice)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    console.print(f"modelsteward worker: looking for due background work every {tick:g}s")
+    try:
+        run_worker(steward, stop, parent)
+    finally:
+        steward.close()
 
 
 @app.command()
