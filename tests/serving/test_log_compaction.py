@@ -3,6 +3,7 @@ sees a row twice or misses one, however passes, readers and writers interleave."
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,10 +27,16 @@ from modelsteward.cli.main import app as cli
 from modelsteward.context import Steward
 from modelsteward.monitoring.window_scan import open_rows, scope_of
 from modelsteward.monitoring.windows import read_window
+from modelsteward.serving import hoursort
 from modelsteward.serving.compaction import CompactionReport, compact_log
 from modelsteward.serving.logclaim import CLAIM_NAME
 from modelsteward.serving.partfiles import COMPACTED_PREFIX, listed_parts, part_files
-from modelsteward.serving.predlog import FILE_SCHEMA, PredictionLog, PredictionRecord
+from modelsteward.serving.predlog import (
+    FILE_SCHEMA,
+    PredictionLog,
+    PredictionRecord,
+    duckdb_connection,
+)
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=2, minutes=30)  # hours 10 and 11 are closed, 12 is open
@@ -112,6 +120,36 @@ def test_closed_hours_become_one_sorted_file_with_the_same_rows(log: PredictionL
     for hour in CLOSED:
         assert len(listed_parts(log.fs, folder(log, hour))) == 1
     assert log.read("churn").equals(before)
+
+
+def test_an_hour_of_wide_rows_is_sorted_in_slices_that_fit_the_memory_limit(
+    log: PredictionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1 000-row requests make rows of hundreds of kB: DuckDB could not spill their sort."""
+    monkeypatch.setattr(hoursort, "SORT_MEMORY", "40MB")
+    monkeypatch.setattr(hoursort, "SLICE_BYTES", 4 << 20)
+    wide = [{f"f{i}": 0.123456789 * (i + 1) for i in range(20)} for _ in range(1000)]
+    for f in range(8):
+        for i in range(10):
+            at = T0 + timedelta(seconds=(f * 7919 + i * 104_729) % 3600 // 2 * 2)  # some twins
+            log.record(replace(rec(f"w-{f}-{i}", at), inputs=wide))
+        log.flush()
+    before = log.read("churn")
+    source = part_files(log.fs, folder(log, CLOSED[0]))
+    with duckdb_connection() as con:
+        table, params = hoursort._source(con, log.fs, source, FILE_SCHEMA)
+        pieces = hoursort.slices(con, table, params, FILE_SCHEMA)
+    assert len(pieces) > 5 and sum(p.rows for p in pieces) == 80
+    assert all(a.stop == b.start for a, b in itertools.pairwise(pieces))
+
+    report = compact_log(log.url, now=NOW)
+
+    assert [(h.hour, h.rows) for h in report.compacted] == [(CLOSED[0], 80)]
+    assert log.read("churn").equals(before)
+    (only,) = part_files(log.fs, folder(log, CLOSED[0]))
+    with log.fs.open(only, "rb") as compacted:
+        order = pq.read_table(compacted, columns=["at", "request_id"]).to_pylist()
+    assert order == sorted(order, key=lambda row: (row["at"], row["request_id"]))
 
 
 def test_a_second_pass_changes_nothing(log: PredictionLog) -> None:

@@ -16,21 +16,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import fsspec
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import IntegrityFailure
 from modelsteward.registry.names import check_name
+from modelsteward.serving.hoursort import sorted_batches
 from modelsteward.serving.logclaim import CLAIM_NAME, claim_folder
 from modelsteward.serving.partfiles import (
     COMPACTED_AT_KEY,
@@ -44,15 +42,12 @@ from modelsteward.serving.partfiles import (
     replaced_by,
     write_atomically,
 )
-from modelsteward.serving.predlog import duckdb_connection
 from modelsteward.store.filetimes import modified_at
 
 GRACE = timedelta(minutes=5)
 KEEP_REPLACED = timedelta(minutes=15)
 TEMP_GRACE = timedelta(hours=1)
 SCHEDULED_MAX_HOURS = 24  # per scheduled pass, so a backlog never holds up other jobs
-BATCH_ROWS = 65_536
-SORT_MEMORY = "1GB"  # DuckDB spills the sort of a larger hour to a temporary folder
 _log = logging.getLogger(__name__)
 
 
@@ -233,8 +228,8 @@ def _merge(
 
     def write(out: IO[bytes]) -> None:
         written = 0
-        with _sorted_batches(fs, live, schema) as reader, pq.ParquetWriter(out, target) as writer:
-            for batch in reader:
+        with sorted_batches(fs, live, schema) as batches, pq.ParquetWriter(out, target) as writer:
+            for batch in batches:
                 writer.write_batch(batch.cast(schema))
                 written += batch.num_rows
         if written != rows:
@@ -249,34 +244,6 @@ def _merge(
         bytes_before=sum(sizes.get(basename(p), 0) for p in live),
         bytes_after=int(fs.size(final)),
     )
-
-
-@contextmanager
-def _sorted_batches(fs: Any, files: list[str], schema: pa.Schema) -> Iterator[pa.RecordBatchReader]:
-    """The rows of ``files`` ordered by ``at`` (then request id), as Arrow batches.
-
-    DuckDB sorts, spilling to the temporary folder beyond ``SORT_MEMORY``, so a busy
-    hour never has to fit in memory.
-    """
-    with (
-        tempfile.TemporaryDirectory(prefix="steward-compaction-") as spill,
-        duckdb_connection() as con,
-    ):
-        con.execute(f"SET memory_limit = '{SORT_MEMORY}'")
-        con.execute("SET threads = 1")  # leaves the other cores to serving; spills sooner
-        con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
-        columns = ", ".join('"' + n.replace('"', '""') + '"' for n in schema.names)
-        order = 'ORDER BY "at", request_id'
-        if isinstance(fs, LocalFileSystem):
-            relation = con.sql(
-                f"SELECT {columns} FROM read_parquet($files, union_by_name = true, "
-                f"hive_partitioning = false) {order}",
-                params={"files": files},
-            )
-        else:
-            con.register("sources", ds.dataset(files, schema=schema, filesystem=fs))
-            relation = con.sql(f"SELECT {columns} FROM sources {order}")
-        yield relation.to_arrow_reader(BATCH_ROWS)
 
 
 def _footer(fs: Any, path: str) -> pq.FileMetaData:
