@@ -32,17 +32,22 @@ transitions:
 """
 
 
+def register_with_timer(steward: Steward, files: Path) -> None:
+    """``trial-model`` version 1, in a state whose timer falls due a second after it starts."""
+    save_definition(steward, SHORT_LIVED, "yaml", SYSTEM)
+    put_rules(steward, SYSTEM, [RuleSpec(priority=1, definition="short-lived")])
+    create_model(steward, SYSTEM, ModelSpec(name="trial-model"))
+    blob = steward.artifacts.put_file(skops_file(files))
+    spec = VersionSpec.model_validate(sklearn_spec())
+    register_version(steward, SYSTEM, "trial-model", spec, {"model.skops": blob})
+    assert version_lifecycle(steward, "trial-model", 1).state == "trial"
+
+
 def test_a_due_timer_fires_in_the_background_of_a_running_server(tmp_path: Path) -> None:
     steward = Steward(settings_for(tmp_path / "home", STEWARD_SCHEDULER_SECONDS="0.2"))
     try:
         with serve_in_thread(steward):
-            save_definition(steward, SHORT_LIVED, "yaml", SYSTEM)
-            put_rules(steward, SYSTEM, [RuleSpec(priority=1, definition="short-lived")])
-            create_model(steward, SYSTEM, ModelSpec(name="trial-model"))
-            blob = steward.artifacts.put_file(skops_file(tmp_path / "files"))
-            spec = VersionSpec.model_validate(sklearn_spec())
-            register_version(steward, SYSTEM, "trial-model", spec, {"model.skops": blob})
-            assert version_lifecycle(steward, "trial-model", 1).state == "trial"
+            register_with_timer(steward, tmp_path / "files")
 
             deadline = time.monotonic() + 15
             while version_lifecycle(steward, "trial-model", 1).state != "expired":

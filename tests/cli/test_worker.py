@@ -17,19 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.api.test_background_work import SHORT_LIVED
-from tests.helpers import settings_for, sklearn_spec, skops_file
+from tests.api.test_background_work import register_with_timer
+from tests.helpers import settings_for
 
 from modelsteward.api.server import free_port
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
 from modelsteward.lifecycle.reading import version_lifecycle
-from modelsteward.lifecycle.rules import put_rules
-from modelsteward.lifecycle.store import save_definition
-from modelsteward.lifecycle.views import RuleSpec
-from modelsteward.registry.models import create_model
-from modelsteward.registry.specs import ModelSpec, VersionSpec
-from modelsteward.registry.versions import register_version
 
 TICK = {"STEWARD_SCHEDULER_SECONDS": "0.2"}
 
@@ -38,13 +31,7 @@ TICK = {"STEWARD_SCHEDULER_SECONDS": "0.2"}
 def home(tmp_path: Path) -> Iterator[Steward]:
     """A store whose one version sits in a state with a timer due one second after it starts."""
     steward = Steward(settings_for(tmp_path / "home", **TICK))
-    save_definition(steward, SHORT_LIVED, "yaml", SYSTEM)
-    put_rules(steward, SYSTEM, [RuleSpec(priority=1, definition="short-lived")])
-    create_model(steward, SYSTEM, ModelSpec(name="trial-model"))
-    blob = steward.artifacts.put_file(skops_file(tmp_path / "files"))
-    spec = VersionSpec.model_validate(sklearn_spec())
-    register_version(steward, SYSTEM, "trial-model", spec, {"model.skops": blob})
-    assert version_lifecycle(steward, "trial-model", 1).state == "trial"
+    register_with_timer(steward, tmp_path / "files")
     yield steward
     steward.close()
 
