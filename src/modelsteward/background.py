@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
 
 from modelsteward.context import Steward
 from modelsteward.lifecycle import engine as lifecycle_engine
@@ -67,11 +66,12 @@ def run_worker(steward: Steward, stop: threading.Event, parent_pid: int | None =
         scheduler.stop()
 
 
-def start_worker(env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """``steward worker`` as a child of this process, at a lower CPU priority."""
+def start_worker() -> subprocess.Popen[bytes]:
+    """``steward worker`` as a child of this process (same environment), at a lower CPU
+    priority."""
     command = [sys.executable, "-m", "modelsteward", "worker"]
     command += ["--parent", str(os.getpid()), "--nice", str(WORKER_NICENESS)]
-    return subprocess.Popen(command, env=dict(env))
+    return subprocess.Popen(command)
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:

@@ -84,7 +84,7 @@ def server(
     steward.close()
     worker = None
     if scheduled and background is Background.worker:
-        worker = start_worker(os.environ)
+        worker = start_worker()
         console.print(f"background work in process {worker.pid}")
     if background is not Background.inline:
         os.environ["STEWARD_SCHEDULER_SECONDS"] = "0"  # for the serving processes only

@@ -79,8 +79,11 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     columns = ", ".join(_quoted(n) for n in schema.names)
     for piece in slices(con, source, params, schema):
-        where = '"at" >= $start' + (' AND "at" < $stop' if piece.stop is not None else "")
-        bounds = {"start": piece.start} | ({"stop": piece.stop} if piece.stop else {})
+        bounds = {"start": piece.start}
+        where = '"at" >= $start'
+        if piece.stop is not None:
+            bounds["stop"] = piece.stop
+            where += ' AND "at" < $stop'
         sql = f'SELECT {columns} FROM {source} WHERE {where} ORDER BY "at", request_id'
         yield from con.sql(sql, params=params | bounds).to_arrow_reader(piece.batch_rows())
 
