@@ -8,11 +8,18 @@ import weakref
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from modelsteward.serving.codec import dumps
 from modelsteward.serving.fastpath import numeric_table
-from modelsteward.serving.logrows import INTERLEAVE_FROM_ROWS, Rows, encode
+from modelsteward.serving.logrows import (
+    INTERLEAVE_FROM_ROWS,
+    WRAP_FROM_BYTES,
+    Rows,
+    encode,
+    text_column,
+)
 from modelsteward.serving.scoring import MAX_LOGGED_CLASSES, ClassifierAnswer
 
 NAMES = ["f0", "f 1", "ünï", 'quo"te']
@@ -63,6 +70,18 @@ def test_text_at_hand_is_kept_as_it_is() -> None:
     body = b'[{"x": 1.5}, {"x": 2.5}]'
     texts, counts = encode([Rows(frame, '[{"x": 1.5}]'), Rows(frame.loc[[0, 0]], body)])
     assert texts == ['[{"x": 1.5}]', body] and counts == [1, 2]
+
+
+def test_texts_become_one_string_column_in_order_large_bodies_without_a_copy() -> None:
+    large = b'[{"f0":' + b"1.5," * WRAP_FROM_BYTES + b"2.0}]"
+    texts: list[str | bytes] = ["[1]", b"[2]", large, '["\u00fcn\u00ef"]', large, b"[3]"]
+    column = text_column(texts)
+    assert column.type == pa.string()
+    assert column.to_pylist() == [t.decode() if isinstance(t, bytes) else t for t in texts]
+    wrapped = [c for c in column.chunks if c.buffers()[2].size == len(large)]
+    assert len(wrapped) == 2
+    assert all(c.buffers()[2].address == pa.py_buffer(large).address for c in wrapped)
+    assert text_column([]).to_pylist() == []
 
 
 def test_rows_with_text_at_hand_let_the_frame_go_before_the_flush() -> None:

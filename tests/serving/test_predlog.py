@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -108,10 +109,13 @@ def test_a_request_body_kept_as_bytes_is_read_back_as_its_text(log: PredictionLo
     body = b'[{"a": 1.5}, {"a": 2.5}]'
     log.record(rec("r1", inputs=Rows(pd.DataFrame({"a": [1.5, 2.5]}), body)))
     log.record(rec("r2", inputs=Rows(pd.DataFrame({"a": [3.5]}), '[{"a": 3.5}]')))
+    many = pd.DataFrame({"a": [0.25] * 5000})  # a body large enough to be wrapped, not copied
+    large = json.dumps(many.to_dict("records")).encode()
+    log.record(rec("r3", inputs=Rows(many, large)))
     log.flush()
     table = log.read("churn")
-    assert table.column("inputs").to_pylist() == [body.decode(), '[{"a": 3.5}]']
-    assert table.column("n_rows").to_pylist() == [2, 1]
+    assert table.column("inputs").to_pylist() == [body.decode(), '[{"a": 3.5}]', large.decode()]
+    assert table.column("n_rows").to_pylist() == [2, 1, 5000]
 
 
 def test_files_are_partitioned_by_deployment_and_hour(log: PredictionLog) -> None:

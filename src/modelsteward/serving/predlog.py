@@ -25,7 +25,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import InvalidInput, Unavailable
 from modelsteward.registry.names import check_name
-from modelsteward.serving.logrows import Rows, encode
+from modelsteward.serving.logrows import Rows, encode, text_column
 from modelsteward.serving.partfiles import part_files, write_parquet_atomically
 
 ROUTES = frozenset({"champion", "challenger", "shadow", "direct", "batch"})
@@ -265,14 +265,14 @@ def read_parts(
 def _to_table(records: list[PredictionRecord]) -> pa.Table:
     inputs, n_rows = encode([r.inputs for r in records])
     outputs, _ = encode([r.outputs for r in records])
-    columns: dict[str, list[Any]] = {
+    columns: dict[str, Any] = {
         "request_id": [r.request_id for r in records],
         "at": [r.at for r in records],
         "model": [r.model for r in records],
         "version": [r.version for r in records],
         "route": [r.route for r in records],
-        "inputs": inputs,
-        "outputs": outputs,
+        "inputs": text_column(inputs),
+        "outputs": text_column(outputs),
         "n_rows": n_rows,
         "latency_ms": [r.latency_ms for r in records],
         "status": [r.status for r in records],
