@@ -9,6 +9,10 @@ order rotated from round to round. On a shared two-core machine the background l
 changes from second to second; interleaving makes every system live through the same
 conditions, so the ratios hold even when the absolute numbers move.
 
+The log's price is read from one server (``steward_side.py serve-toggle``) whose log
+is switched on or off (SIGUSR2) before each of its windows: the "log on" and "log off"
+systems are that one process in its two states.
+
 Besides latency and throughput it reads the CPU time the server's processes used
 during each window (``/proc``), which is less sensitive to other jobs than wall time.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ import common  # noqa: E402
 import loadgen  # noqa: E402
 
 READY_TIMEOUT_S = 180.0
+SETTLE_S = 0.3  # after switching a server's log: its writer flushes what it holds
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -43,6 +49,7 @@ class System:
     fmt: str
     measures: tuple[str, ...]
     auth: bool = False
+    log: bool | None = None  # a serve-toggle server: its prediction log on or off
 
 
 STEWARD_PATH = "/api/v1/deployments/bench-{m}-production/predict"
@@ -53,13 +60,24 @@ SYSTEMS = (
     System("mlflow", "mlflow-{m}", "/invocations", "dataframe_split", ALL),
     System("bentoml", "bentoml-{m}", "/predict", "bentoml", ALL),
     # Variants of modelsteward, each a question of its own:
+    # The log's price: one server, its log switched on or off before each window.
     System(
-        "steward: log off",
-        "steward-nolog",
+        "steward: log on",
+        "steward-toggle",
         STEWARD_PATH,
         "records",
         ("c8", "c32", "batch"),
         auth=True,
+        log=True,
+    ),
+    System(
+        "steward: log off",
+        "steward-toggle",
+        STEWARD_PATH,
+        "records",
+        ("c8", "c32", "batch"),
+        auth=True,
+        log=False,
     ),
     System(
         "steward: shadow",
@@ -120,6 +138,17 @@ class Bench:
             for size in ("single", "batch")
         }
         self.systems = [s for s in SYSTEMS if s.process.format(m="lr") in self.ports]
+        self.log_on: dict[str, bool] = {}  # serve-toggle servers start with the log on
+
+    def switch_log(self, system: System) -> None:
+        """Switch a serve-toggle server's log (SIGUSR2) to what ``system`` measures."""
+        if system.log is None:
+            return
+        process = system.process
+        if self.log_on.get(process, True) != system.log:
+            os.kill(self.pids[process], signal.SIGUSR2)
+            self.log_on[process] = system.log
+            time.sleep(SETTLE_S)
 
     def process_of(self, system: System, model: str) -> str:
         return system.process.format(m=model)
@@ -154,6 +183,7 @@ class Bench:
 
     def window(self, system: System, model: str, measure: str, seconds: float) -> dict[str, Any]:
         size, concurrency = MEASURES[measure]
+        self.switch_log(system)
         pid = self.pids.get(self.process_of(system, model))
         cpu_before = process_cpu_s(pid) if pid else 0.0
         seen = loadgen.measure(self.endpoint(system, model, size), concurrency, seconds)

@@ -6,7 +6,7 @@
 #   QUICK=1 bench/serving/run.sh    # 1 round of 0.5 s windows (smoke run, about 3 minutes)
 #
 # Knobs: ROUNDS, WINDOW (seconds per measurement), WARMUP (seconds), PIN=1 (servers on
-# the last core, the client on the first), VARIANTS=0 (skip the log-off, shadow and
+# the last core, the client on the first), VARIANTS=0 (skip the log on/off, shadow and
 # batching variants), KEEP=1 (keep the work folder), MLFLOW_VERSION (3.17.2),
 # BENTOML_VERSION (1.4.39). Results: bench/results/serving.json.
 set -euo pipefail
@@ -170,12 +170,13 @@ for m in lr rf; do
 done
 wait "$steward_setup"
 if [[ "$VARIANTS" == 1 ]]; then
-  # The same store and deployments: the prediction log patched off, and the other
-  # setting of adaptive batching (when this build has the setting). Background work
-  # (monitor runs over the log, from 15 minutes after the deployments) is left to the
-  # first server's worker: in a variant it would land in whichever server claimed it.
-  STEWARD_SCHEDULER_SECONDS=0 start steward-nolog "$work/steward-nolog.log" "$steward_py" \
-    "$here/steward_side.py" serve-nolog --port @PORT@
+  # The same store and deployments: a server whose prediction log the driver switches
+  # on and off (to price the log within one process), and the other setting of adaptive
+  # batching (when this build has the setting). Background work (monitor runs over the
+  # log, from 15 minutes after the deployments) is left to the first server's worker:
+  # in a variant it would land in whichever server claimed it.
+  STEWARD_SCHEDULER_SECONDS=0 start steward-toggle "$work/steward-toggle.log" "$steward_py" \
+    "$here/steward_side.py" serve-toggle --port @PORT@ --info "$work/steward-toggle.json"
   if [[ "$batching" != absent ]]; then
     flipped="$([[ "$batching" == on ]] && echo off || echo on)"
     STEWARD_BATCHING="$flipped" STEWARD_SCHEDULER_SECONDS=0 start steward-batching-flipped \
@@ -187,7 +188,7 @@ for m in lr rf; do
   wait_for "mlflow-$m" /ping
   wait_for "bentoml-$m" /readyz
 done
-for name in steward-nolog steward-batching-flipped; do
+for name in steward-toggle steward-batching-flipped; do
   if [[ -n "${ports[$name]:-}" ]]; then wait_for "$name" /api/v1/health; fi
 done
 

@@ -1,4 +1,4 @@
-"""The modelsteward side: register and deploy the models, and the logging-off server.
+"""The modelsteward side: register and deploy the models, and the log-switching server.
 
 Runs in the project's virtual environment, against ``steward server`` processes that
 ``run.sh`` started on one ``STEWARD_HOME``.
@@ -12,15 +12,21 @@ Per model it creates:
 - ``bench-<m>-shadowed``: version 1 as champion and version 2 (the same fitted model,
   registered again) as a shadow, which gets a mirrored copy of every request.
 
-``serve-nolog`` runs the same app as ``steward server`` with the prediction log
-switched off by a patch in this process (``Predictor._record`` replaced by a no-op);
-modelsteward has no setting for that yet. It exists only to price the log.
+``serve-toggle`` runs the same app as ``steward server`` with the prediction log on,
+and each SIGUSR2 switches the log off or back on in that process (``Predictor._record``
+replaced by a no-op, then restored); modelsteward has no setting for that. It exists
+only to price the log, within one process: two servers differ in more than the log
+(memory layout, which one a shared machine happens to favour). It writes its pid and
+the log writer thread's id to ``--info``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import pickle
+import signal
 import sys
 import time
 from pathlib import Path
@@ -88,17 +94,23 @@ def setup(args: argparse.Namespace) -> None:
             print(f"  [steward] {label} registered and deployed in {seconds:.1f}s", flush=True)
 
 
-def serve_nolog(args: argparse.Namespace) -> None:
+def serve_toggle(args: argparse.Namespace) -> None:
     import uvicorn
 
     from modelsteward.api.app import create_app
 
     app = create_app()
     predictor: Any = app.state.predictor
-    if hasattr(predictor, "_record"):
-        predictor._record = lambda *_, **__: None  # bench-only: no prediction log record
-    else:
-        app.state.prediction_log.record = lambda *_: None
+    recording = predictor._record
+    switched_off = {"now": False}
+
+    def switch(*_: object) -> None:
+        switched_off["now"] = not switched_off["now"]
+        predictor._record = (lambda *_, **__: None) if switched_off["now"] else recording
+
+    signal.signal(signal.SIGUSR2, switch)
+    writer = predictor.log._thread.native_id  # bench-only: the log's writer thread
+    args.info.write_text(json.dumps({"pid": os.getpid(), "writer_tid": writer}))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info", access_log=False)
 
 
@@ -109,13 +121,14 @@ def main() -> int:
     setup_parser.add_argument("--workdir", type=Path, required=True)
     setup_parser.add_argument("--url", required=True)
     setup_parser.add_argument("--token-file", type=Path, required=True)
-    nolog_parser = commands.add_parser("serve-nolog")
-    nolog_parser.add_argument("--port", type=int, required=True)
+    toggle_parser = commands.add_parser("serve-toggle")
+    toggle_parser.add_argument("--port", type=int, required=True)
+    toggle_parser.add_argument("--info", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "setup":
         setup(args)
     else:
-        serve_nolog(args)
+        serve_toggle(args)
     return 0
 
 
