@@ -15,6 +15,22 @@ DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 DEFAULT_MAX_LOADED_BYTES = 4 * 1024**3
 
 
+PART_CODECS = ("none", "snappy", "lz4", "zstd", "gzip", "brotli")
+
+
+def _part_compression(value: str | None, compact_minutes: float) -> str:
+    """The prediction log's part-file codec: none while compaction recompresses them."""
+    if value is None or not value.strip():
+        return "none" if compact_minutes > 0 else "snappy"
+    lowered = value.strip().lower()
+    if lowered not in PART_CODECS:
+        raise ValueError(
+            f"STEWARD_LOG_PART_COMPRESSION must be one of {', '.join(PART_CODECS)}, "
+            f"not {value[:20]!r}"
+        )
+    return lowered
+
+
 def _switch(value: str, name: str) -> bool:
     """``on``/``off`` (also true/false, 1/0, yes/no) for an on/off setting."""
     lowered = value.strip().lower()
@@ -36,6 +52,7 @@ class Settings:
     log_flush_s: float = 1.0
     log_compact_minutes: float = 10.0
     log_compact_grace_minutes: float = 5.0
+    log_part_compression: str = "none"
     serving_poll_s: float = 0.5
     resource_sample_s: float = 10.0
     batching: bool = True
@@ -71,6 +88,7 @@ class Settings:
         extra_types = tuple(
             t.strip() for t in env.get("STEWARD_TRUSTED_TYPES", "").split(",") if t.strip()
         )
+        compact_minutes = float(env.get("STEWARD_LOG_COMPACT_MINUTES", "10"))
         return cls(
             home=home,
             db_url=db_url,
@@ -79,8 +97,11 @@ class Settings:
             trusted_types=extra_types,
             logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
             log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
-            log_compact_minutes=float(env.get("STEWARD_LOG_COMPACT_MINUTES", "10")),
+            log_compact_minutes=compact_minutes,
             log_compact_grace_minutes=float(env.get("STEWARD_LOG_COMPACT_GRACE_MINUTES", "5")),
+            log_part_compression=_part_compression(
+                env.get("STEWARD_LOG_PART_COMPRESSION"), compact_minutes
+            ),
             serving_poll_s=float(env.get("STEWARD_SERVING_POLL_SECONDS", "0.5")),
             resource_sample_s=float(env.get("STEWARD_RESOURCE_SAMPLE_SECONDS", "10")),
             batching=_switch(env.get("STEWARD_BATCHING", "on"), "STEWARD_BATCHING"),

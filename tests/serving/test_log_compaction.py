@@ -122,6 +122,34 @@ def test_closed_hours_become_one_sorted_file_with_the_same_rows(log: PredictionL
     assert log.read("churn").equals(before)
 
 
+def codecs(fs: fsspec.AbstractFileSystem, path: str) -> set[str]:
+    with fs.open(path, "rb") as source:
+        meta = pq.read_metadata(source)
+    return {
+        meta.row_group(g).column(c).compression
+        for g in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+    }
+
+
+def test_uncompressed_part_files_are_compressed_when_their_hour_is_compacted(root: str) -> None:
+    with PredictionLog(root, flush_interval_s=3600, compression="none") as log:
+        write_flushes(log, "r", flushes=3)
+        before = log.read("churn")
+        assert all(
+            codecs(log.fs, path) == {"UNCOMPRESSED"}
+            for hour in (*CLOSED, OPEN)
+            for path in part_files(log.fs, folder(log, hour))
+        )
+
+        compact_log(log.url, now=NOW)
+
+        for hour in CLOSED:
+            (only,) = part_files(log.fs, folder(log, hour))
+            assert codecs(log.fs, only) == {"SNAPPY"}
+        assert log.read("churn").equals(before)
+
+
 def test_an_hour_of_wide_rows_is_sorted_in_slices_that_fit_the_memory_limit(
     log: PredictionLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -118,6 +118,11 @@ def test_a_request_body_kept_as_bytes_is_read_back_as_its_text(log: PredictionLo
     assert table.column("n_rows").to_pylist() == [2, 1, 5000]
 
 
+def test_an_unknown_part_file_codec_is_refused(root: str) -> None:
+    with pytest.raises(InvalidInput, match="compression must be one of"):
+        PredictionLog(root, compression="rar")
+
+
 def test_files_are_partitioned_by_deployment_and_hour(log: PredictionLog) -> None:
     log.record(rec("a1", deployment="churn", at=T0 + timedelta(minutes=5)))
     log.record(rec("a2", deployment="churn", at=T0 + timedelta(hours=1, minutes=5)))
@@ -152,10 +157,10 @@ def test_record_returns_at_once_while_a_flush_is_slow(
 ) -> None:
     writing, real_write = threading.Event(), predlog.write_parquet_atomically
 
-    def slow_write(*args: Any) -> str:
+    def slow_write(*args: Any, **kwargs: Any) -> str:
         writing.set()
         time.sleep(0.5)
-        return real_write(*args)
+        return real_write(*args, **kwargs)
 
     monkeypatch.setattr(predlog, "write_parquet_atomically", slow_write)
     log = PredictionLog(str(tmp_path / "logs"), flush_interval_s=0.01)
@@ -194,7 +199,7 @@ def test_a_failed_write_keeps_the_records_for_the_next_flush(
     assert log.read("churn").column("request_id").to_pylist() == ["a", "b"]
 
 
-def _failing(*args: Any) -> str:
+def _failing(*args: Any, **kwargs: Any) -> str:
     raise OSError("disk full")
 
 

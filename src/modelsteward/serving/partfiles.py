@@ -61,9 +61,13 @@ def write_atomically(
     return final
 
 
-def write_parquet_atomically(fs: Any, directory: str, table: pa.Table) -> str:
+def write_parquet_atomically(
+    fs: Any, directory: str, table: pa.Table, *, compression: str = "snappy"
+) -> str:
     """Write one table as ``part-<uuid>.parquet`` (see ``write_atomically``)."""
-    return write_atomically(fs, directory, lambda out: pq.write_table(table, out))
+    return write_atomically(
+        fs, directory, lambda out: pq.write_table(table, out, compression=compression)
+    )
 
 
 def part_files(fs: Any, directory: str) -> list[str]:

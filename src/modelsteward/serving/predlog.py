@@ -3,7 +3,9 @@
 ``record`` only appends to an in-memory buffer; a daemon thread writes the buffer every
 ``flush_interval_s`` (sooner once ``max_buffer`` records wait) as Parquet files under
 ``deployment=<name>/hour=<YYYY-MM-DDTHH>/part-<uuid>.parquet``; compaction later merges
-a closed hour into one file (``serving/compaction.py``). The durability policy, what a
+a closed hour into one file (``serving/compaction.py``), compressed: the server writes
+its part files uncompressed when compaction is on (``compression``), saving the serving
+process most of the write's CPU. The durability policy, what a
 crash can lose, is described in docs/serving-log.md.
 """
 
@@ -23,6 +25,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from fsspec.implementations.local import LocalFileSystem
 
+from modelsteward.config import PART_CODECS
 from modelsteward.errors import InvalidInput, Unavailable
 from modelsteward.registry.names import check_name
 from modelsteward.serving.logrows import Rows, encode, text_column
@@ -103,9 +106,19 @@ def duckdb_connection() -> duckdb.DuckDBPyConnection:
 class PredictionLog:
     """Buffered, batched writer and reader of prediction records on a folder or fsspec URL."""
 
-    def __init__(self, root: str, *, flush_interval_s: float = 1.0, max_buffer: int = 10_000):
+    def __init__(
+        self,
+        root: str,
+        *,
+        flush_interval_s: float = 1.0,
+        max_buffer: int = 10_000,
+        compression: str = "snappy",
+    ):
         if flush_interval_s <= 0 or max_buffer < 1:
             raise InvalidInput("flush_interval_s must be positive and max_buffer at least 1")
+        if compression not in PART_CODECS:
+            raise InvalidInput(f"compression must be one of {', '.join(PART_CODECS)}")
+        self.compression = compression
         self.url = root.rstrip("/")
         self.fs, path = fsspec.core.url_to_fs(self.url)
         self.root = str(path).rstrip("/")
@@ -182,7 +195,8 @@ class PredictionLog:
         try:
             for (deployment, hour), records in items:
                 directory = f"{self.root}/deployment={deployment}/hour={hour}"
-                write_parquet_atomically(self.fs, directory, _to_table(records))
+                table = _to_table(records)
+                write_parquet_atomically(self.fs, directory, table, compression=self.compression)
                 done += 1
         except BaseException:
             unwritten = [rec for _, records in items[done:] for rec in records]

@@ -17,7 +17,11 @@ class Serving:
     def __init__(self, steward: Steward) -> None:
         settings = steward.settings
         self.runtime = ServingRuntime(steward, poll_interval_s=settings.serving_poll_s)
-        self.log = PredictionLog(settings.logs_url, flush_interval_s=settings.log_flush_s)
+        self.log = PredictionLog(
+            settings.logs_url,
+            flush_interval_s=settings.log_flush_s,
+            compression=settings.log_part_compression,
+        )
         self.labels = LabelStore(settings.logs_url)
         self.metrics = ServingMetrics()
         self.predictor = Predictor(self.runtime, self.log, self.metrics)

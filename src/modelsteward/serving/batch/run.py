@@ -46,7 +46,12 @@ def score_part(
 
 def prediction_log(settings: Settings) -> PredictionLog:
     """The shared log; ``max_buffer=1`` makes each chunk's record go out promptly."""
-    return PredictionLog(settings.logs_url, flush_interval_s=settings.log_flush_s, max_buffer=1)
+    return PredictionLog(
+        settings.logs_url,
+        flush_interval_s=settings.log_flush_s,
+        max_buffer=1,
+        compression=settings.log_part_compression,
+    )
 
 
 def summarize(plan: BatchPlan, results: list[PartResult], started: float) -> BatchSummary:
