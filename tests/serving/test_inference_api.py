@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from tests.helpers import (
     fitted_model,
@@ -161,9 +162,13 @@ def test_a_clean_shutdown_loses_no_prediction_record(tmp_path: Path) -> None:
         ids = {api.post(PREDICT, json=[ROW]).headers["x-request-id"] for _ in range(50)}
     log = PredictionLog(steward.settings.logs_url)
     logged = set(log.read("churn-production").column("request_id").to_pylist())
+    parts = log.files("churn-production")
     log.close()
     steward.close()
     assert ids <= logged and len(ids) == 50
+    # compaction is on by default, so the server leaves compressing to it
+    codecs = {pq.read_metadata(p).row_group(0).column(0).compression for p in parts}
+    assert codecs == {"UNCOMPRESSED"}
 
 
 def test_labels_join_predictions_by_request_id_and_key(

@@ -3,10 +3,10 @@
 ``record`` only appends to an in-memory buffer; a daemon thread writes the buffer every
 ``flush_interval_s`` (sooner once ``max_buffer`` records wait) as Parquet files under
 ``deployment=<name>/hour=<YYYY-MM-DDTHH>/part-<uuid>.parquet``; compaction later merges
-a closed hour into one file (``serving/compaction.py``), compressed: the server writes
-its part files uncompressed when compaction is on (``compression``), saving the serving
-process most of the write's CPU. The durability policy, what a
-crash can lose, is described in docs/serving-log.md.
+a closed hour into one compressed file (``serving/compaction.py``), so while compaction
+is on the server writes its part files uncompressed (``compression``), sparing the
+serving process most of the write's CPU. The durability policy, what a crash can lose,
+is described in docs/serving-log.md.
 """
 
 from __future__ import annotations
