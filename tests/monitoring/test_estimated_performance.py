@@ -33,6 +33,8 @@ from modelsteward.monitoring.estimation import (
     expected_share,
     fit_calibration,
 )
+from modelsteward.monitoring.families.estimated_performance import _positive
+from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.service import create_monitor
 from modelsteward.monitoring.views import RunResult
@@ -409,3 +411,18 @@ def test_segments_get_estimates_of_their_own(steward: Steward) -> None:
     assert accuracy[""] == pytest.approx(p.mean())
     assert accuracy["region=north"] == pytest.approx(confident.mean())
     assert accuracy["region=south"] == pytest.approx(unsure.mean())
+
+
+@pytest.mark.parametrize(
+    "predicted",
+    [{"0", "1"}, {"0"}, {"1"}, {"False", "True"}, {"false"}, {"no", "yes"}, {"1", "2"}, {"a", "b"}],
+)
+def test_the_positive_class_is_the_one_realised_performance_takes(predicted: set[str]) -> None:
+    realised = positive_of(np.unique(np.array(sorted(predicted), dtype=object)))
+    assert _positive(None, predicted) == str(realised)
+
+
+@pytest.mark.parametrize("predicted", [set(), {"approve"}, {"a", "b", "c"}])
+def test_predictions_that_cannot_tell_the_positive_class_ask_for_it(predicted: set[str]) -> None:
+    assert _positive(None, predicted) is None
+    assert _positive("approve", predicted) == "approve"

@@ -33,12 +33,14 @@ from modelsteward.monitoring.families.base import (
     too_small,
 )
 from modelsteward.monitoring.performance import (
+    NEGATIVE_PARTNERS,
     SCORE_NAMES,
     Estimate,
     Point,
     classification,
     judged,
     missing,
+    positive_of,
     proportion,
     registered_bounds,
 )
@@ -79,13 +81,15 @@ def _number(value: float) -> str:
 
 
 def _positive(wanted: str | int | bool | None, known: set[str]) -> str | None:
-    """The positive class as text: the one named, else the second of a known pair."""
+    """The positive class as text: the one named, else the one realised performance
+    would take (``positive_of``) for a pair of classes or one conventional class; None
+    when the predictions cannot tell (one other class, or more than two)."""
     if wanted is not None:
         return str(wanted).lower() if isinstance(wanted, bool) else str(wanted)
-    for negative, positive in (("0", "1"), ("false", "true"), ("False", "True"), ("no", "yes")):
-        if known and known <= {negative, positive}:
-            return positive
-    return sorted(known)[-1] if len(known) == 2 else None
+    conventional = set(NEGATIVE_PARTNERS) | set(NEGATIVE_PARTNERS.values())
+    if len(known) == 2 or (len(known) == 1 and known <= conventional):
+        return str(positive_of(np.array(sorted(known), dtype=object)))
+    return None
 
 
 def _labels(window: PredictionWindow) -> np.ndarray:
