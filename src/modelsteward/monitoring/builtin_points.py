@@ -11,8 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from modelsteward.monitoring.bands import Estimate, wilson
 from modelsteward.monitoring.drift import DriftResult
-from modelsteward.monitoring.performance import Estimate, Point, judged, wilson
+from modelsteward.monitoring.performance import Point, judged
 from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.quality import data_quality
 from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, Bound, MonitorSpec

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from modelsteward.monitoring.performance import Z95
+from modelsteward.monitoring.bands import Z95
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring.performance import Z95, Estimate, missing
+from modelsteward.monitoring.bands import Z95, Estimate, missing
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 

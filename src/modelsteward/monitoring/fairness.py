@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from modelsteward.monitoring.performance import Estimate, missing, proportion
+from modelsteward.monitoring.bands import Estimate, missing, proportion
 
 MEASURES = ("demographic_parity_difference", "equalized_odds_difference", "disparate_impact_ratio")
 MAX_GROUPS = 50

@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from modelsteward.monitoring.performance import Z95, Estimate, missing, proportion
+from modelsteward.monitoring.bands import Z95, Estimate, missing, proportion
 from modelsteward.monitoring.windows import LogFiles, route_clause, run_sql, window_bounds
 from modelsteward.serving.predlog import duckdb_connection
 

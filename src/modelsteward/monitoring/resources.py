@@ -17,7 +17,7 @@ from typing import Any
 import fsspec
 import pyarrow.dataset as ds
 
-from modelsteward.monitoring.performance import Z95, Estimate, missing
+from modelsteward.monitoring.bands import Z95, Estimate, missing
 from modelsteward.monitoring.windows import run_sql
 from modelsteward.serving.predlog import duckdb_connection, hour_of, part_files
 from modelsteward.serving.resources import FOLDER, SCHEMA

@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.bands import bootstrap
 from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
@@ -30,7 +31,7 @@ from modelsteward.monitoring.families.base import (
 )
 from modelsteward.monitoring.kpi import check_sql, number, predictions_table, run_sql_kpi
 from modelsteward.monitoring.kpi_functions import KPIS
-from modelsteward.monitoring.performance import Point, bootstrap
+from modelsteward.monitoring.performance import Point
 from modelsteward.monitoring.specs import MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
 

@@ -24,9 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
+from modelsteward.monitoring.bands import wilson
 from modelsteward.monitoring.comparison import Delta, mcnemar, paired_t, two_proportions, welch
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
-from modelsteward.monitoring.performance import Point, wilson
+from modelsteward.monitoring.performance import Point
 from modelsteward.monitoring.specs import MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
 

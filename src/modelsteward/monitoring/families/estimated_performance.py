@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from modelsteward.monitoring import estimation
+from modelsteward.monitoring.bands import Estimate, missing, proportion
 from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
@@ -35,13 +36,10 @@ from modelsteward.monitoring.families.base import (
 from modelsteward.monitoring.performance import (
     NEGATIVE_PARTNERS,
     SCORE_NAMES,
-    Estimate,
     Point,
     classification,
     judged,
-    missing,
     positive_of,
-    proportion,
     registered_bounds,
 )
 from modelsteward.monitoring.specs import Bound, MonitorSpec, Name

@@ -20,6 +20,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.bands import Estimate
 from modelsteward.monitoring.fairness import MEASURES, fairness
 from modelsteward.monitoring.families.base import (
     Family,
@@ -28,7 +29,7 @@ from modelsteward.monitoring.families.base import (
     register,
     too_small,
 )
-from modelsteward.monitoring.performance import Estimate, Point, positive_of
+from modelsteward.monitoring.performance import Point, positive_of
 from modelsteward.monitoring.specs import Bound, MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
 

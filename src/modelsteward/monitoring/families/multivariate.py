@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
+from modelsteward.monitoring.bands import Estimate
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
 from modelsteward.monitoring.multivariate.domain_classifier import (
@@ -35,7 +36,7 @@ from modelsteward.monitoring.multivariate.domain_classifier import (
 from modelsteward.monitoring.multivariate.matrix import read_matrix
 from modelsteward.monitoring.multivariate.reconstruction import default_band, reconstruction_error
 from modelsteward.monitoring.multivariate.reference import open_window
-from modelsteward.monitoring.performance import Estimate, Point
+from modelsteward.monitoring.performance import Point
 from modelsteward.monitoring.specs import Bound, MonitorSpec
 
 AUC_BOUND = Bound(max=0.6)

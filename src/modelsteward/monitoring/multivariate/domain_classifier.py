@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from modelsteward.monitoring.bands import Z95, Estimate, missing
 from modelsteward.monitoring.multivariate.baseline import SAMPLE_DECIMALS
-from modelsteward.monitoring.performance import Z95, Estimate, missing
 
 MAX_CURRENT_ROWS = 5_000
 MIN_ROWS_PER_SIDE = 25

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from modelsteward.monitoring.bands import Estimate, missing, proportion
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
-from modelsteward.monitoring.performance import Estimate, missing, proportion
 from modelsteward.monitoring.specs import Bound
 
 FLOOR_RATE = 0.02

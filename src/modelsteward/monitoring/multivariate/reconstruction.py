@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
+from modelsteward.monitoring.bands import Estimate, mean_of, missing
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
-from modelsteward.monitoring.performance import Estimate, mean_of, missing
 from modelsteward.monitoring.specs import Bound
 
 SIGMAS = 3.0
