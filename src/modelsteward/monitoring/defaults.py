@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict
 from modelsteward.events import DomainEvent
-from modelsteward.monitoring.runner import ACTOR
+from modelsteward.monitoring.outcomes import ACTOR
 from modelsteward.monitoring.service import create_monitor
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.store.tables import Deployment, DeploymentRevision, ModelVersion

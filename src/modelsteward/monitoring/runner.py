@@ -1,32 +1,30 @@
-"""Running monitors: read the window, compute the family's metrics, store run and points.
+"""Running monitors: read the window, compute the family's metrics, store the outcome.
 
 ``run_monitor`` never raises for a bad window: an empty or tiny window is stored as
-"not enough data", an error as a "failed" run with its message. A point whose status
-turns from ok (or nothing) to breached publishes ``metric.breached``; the reverse
-``metric.recovered`` (compared with the series' previous ok/breached point, so "not
-enough data" in between changes nothing). ``run_due_monitors`` claims each due slot
-with a compare-and-set on ``next_run_at``, so many processes run each slot once.
+"not enough data", an error as a "failed" run with its message; storing the run, its
+points and the breach and recovery events is ``outcomes.py``'s. ``run_due_monitors``
+claims each due slot with a compare-and-set on ``next_run_at``, so many processes run
+each slot once.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from modelsteward.context import Change, Steward
+from modelsteward.context import Steward
 from modelsteward.errors import NotFound
 from modelsteward.monitoring import distributed
 from modelsteward.monitoring.builtin_points import drift_points, quality_points, rate_band
 from modelsteward.monitoring.drift import compare
 from modelsteward.monitoring.families import FAMILIES, FamilyContext
 from modelsteward.monitoring.operations import operations
+from modelsteward.monitoring.outcomes import Evaluation, store_outcome
 from modelsteward.monitoring.performance import (
-    Point,
     judged,
     window_performance,
 )
@@ -40,10 +38,10 @@ from modelsteward.monitoring.specs import (
     PerformanceSpec,
     parse_spec,
 )
-from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
-from modelsteward.monitoring.views import PointView, RunResult
+from modelsteward.monitoring.tables import Monitor
+from modelsteward.monitoring.views import RunResult
 from modelsteward.monitoring.windows import PredictionWindow, read_window
-from modelsteward.store.tables import Deployment, Model, ModelVersion, as_utc
+from modelsteward.store.tables import Deployment, ModelVersion, as_utc
 
 __all__ = [  # older import sites read these from here
     "dominant_version",
@@ -55,20 +53,7 @@ __all__ = [  # older import sites read these from here
     "segments",
 ]
 log = logging.getLogger(__name__)
-ACTOR = "system:monitoring"
-DECISIVE = ("ok", "breached")
 DUE_BATCH = 50
-
-
-@dataclass
-class Evaluation:
-    status: str
-    rows: int
-    start: datetime | None
-    points: list[Point] = field(default_factory=list)
-    detail: dict[str, Any] = field(default_factory=dict)
-    baseline: dict[str, Any] | None = None
-    version: int | None = None
 
 
 def _target(session: Session, monitor_id: int) -> tuple[Monitor, str, int]:
@@ -255,138 +240,7 @@ def run_monitor(
         log.exception("monitor %s of %s failed", monitor_id, deployment)
         error = f"{type(exc).__name__}: {exc}"[:2000]
         evaluation = Evaluation("failed", 0, None)
-    return _store(steward, monitor_id, deployment, evaluation, started, now, trigger, error)
-
-
-def _previous(
-    session: Session, monitor_id: int, series: set[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], str]:
-    """The last ok/breached status of each series (one indexed look-up per series)."""
-    found = {}
-    for metric, column, segment in series:
-        status = session.scalar(
-            select(MetricPoint.status)
-            .where(
-                MetricPoint.monitor_id == monitor_id,
-                MetricPoint.metric == metric,
-                MetricPoint.column_name == column,
-                MetricPoint.segment == segment,
-                MetricPoint.status.in_(DECISIVE),
-            )
-            .order_by(MetricPoint.window_end.desc(), MetricPoint.id.desc())
-            .limit(1)
-        )
-        if status is not None:
-            found[(metric, column, segment)] = status
-    return found
-
-
-def _store(
-    steward: Steward,
-    monitor_id: int,
-    deployment: str,
-    evaluation: Evaluation,
-    started: datetime,
-    now: datetime,
-    trigger: str,
-    error: str,
-) -> RunResult:
-    with steward.change(ACTOR) as change:
-        session = change.session
-        monitor = session.scalar(select(Monitor).where(Monitor.id == monitor_id).with_for_update())
-        if monitor is None:
-            raise NotFound(f"monitor {monitor_id} not found")
-        spec = monitor.spec
-        window = spec.get("window", {})
-        run = MonitorRun(
-            monitor_id=monitor_id,
-            window_start=evaluation.start,
-            window_end=now,
-            window_last=window.get("last"),
-            rows=evaluation.rows,
-            status=evaluation.status,
-            trigger=trigger,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            error=error,
-            detail=evaluation.detail,
-        )
-        session.add(run)
-        session.flush()
-        series = {(p.metric, p.column[:128], p.segment) for p in evaluation.points}
-        previous = _previous(session, monitor_id, series)
-        rows = [
-            MetricPoint(
-                monitor_id=monitor_id,
-                run_id=run.id,
-                metric=p.metric,
-                column_name=p.column[:128],
-                segment=p.segment,
-                version=evaluation.version,
-                route=spec.get("route") or "",
-                window_end=now,
-                value=p.value,
-                low=p.low,
-                high=p.high,
-                threshold=p.threshold,
-                status=p.status,
-                detail=p.detail,
-            )
-            for p in evaluation.points
-        ]
-        session.add_all(rows)
-        session.flush()
-        views = [PointView.of(r, monitor.name) for r in rows]
-        model = session.scalar(
-            select(Model.name)
-            .join(Deployment, Deployment.model_id == Model.id)
-            .where(Deployment.id == monitor.deployment_id)
-        )
-        events = _publish(change, monitor, deployment, model or "", views, previous)
-        monitor.last_status, monitor.last_run_at = evaluation.status, now
-        if evaluation.baseline is not None:
-            monitor.baseline = evaluation.baseline
-        if rows:
-            monitor.points_run_id = run.id
-        return RunResult.of(run, deployment, monitor.name, views, events)
-
-
-def _publish(
-    change: Change,
-    monitor: Monitor,
-    deployment: str,
-    model: str,
-    points: list[PointView],
-    previous: dict[tuple[str, str, str], str],
-) -> list[str]:
-    events = []
-    for point in points:
-        before = previous.get((point.metric, point.column, point.segment))
-        if point.status == "breached" and before != "breached":
-            name = "metric.breached"
-        elif point.status == "ok" and before == "breached":
-            name = "metric.recovered"
-        else:
-            continue
-        payload = {  # model and version: life cycles react to the version's breach
-            "model": model,
-            "deployment": deployment,
-            "monitor": monitor.name,
-            "monitor_id": monitor.id,
-            "type": monitor.type,
-            **point.model_dump(
-                mode="json",
-                include={"metric", "column", "segment", "version", "value", "threshold", "run_id"},
-            ),
-            "low": point.low,
-            "high": point.high,
-            "window_end": point.window_end.isoformat(),
-        }
-        change.record(
-            name, "monitor", monitor.id, before={"status": before}, after=payload, payload=payload
-        )
-        events.append(name)
-    return events
+    return store_outcome(steward, monitor_id, deployment, evaluation, started, now, trigger, error)
 
 
 def next_slot(due: datetime, interval_s: int, now: datetime) -> datetime:
