@@ -49,6 +49,9 @@ from modelsteward.store.tables import ModelVersion
 Metric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
 ALIASES = {"auc": "roc_auc"}  # names registered metrics often use
 NO_DATA = "not enough data"
+# Classes whose partner is known (0 and 1, false and true, no and yes): a lone one tells
+# the positive class, any other lone class does not.
+CONVENTIONAL = frozenset(NEGATIVE_PARTNERS) | frozenset(NEGATIVE_PARTNERS.values())
 
 
 class EstimatedPerformanceSpec(MonitorSpec):
@@ -84,8 +87,7 @@ def _positive(wanted: str | int | bool | None, known: set[str]) -> str | None:
     when the predictions cannot tell (one other class, or more than two)."""
     if wanted is not None:
         return str(wanted).lower() if isinstance(wanted, bool) else str(wanted)
-    conventional = set(NEGATIVE_PARTNERS) | set(NEGATIVE_PARTNERS.values())
-    if len(known) == 2 or (len(known) == 1 and known <= conventional):
+    if len(known) == 2 or (len(known) == 1 and known <= CONVENTIONAL):
         return str(positive_of(np.array(sorted(known), dtype=object)))
     return None
 
