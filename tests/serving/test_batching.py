@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -202,15 +201,12 @@ def test_a_request_whose_rows_break_the_batch_fails_alone(tmp_path: Path) -> Non
 
 
 def test_a_lone_request_does_not_wait_for_the_batch_window(tmp_path: Path) -> None:
-    with server_with(tmp_path, STEWARD_BATCH_MAX_WAIT_MS="300") as api:
+    # A window far longer than the client's timeout: a request that waited for it fails.
+    with server_with(tmp_path, STEWARD_BATCH_MAX_WAIT_MS="120000") as api:
         register_row_counter(api, tmp_path)
-        latencies = []
-        for _ in range(20):
-            started = time.perf_counter()
+        for _ in range(5):
             response = api.post(PREDICT, json=[{"age": 40, "income": 50.0}])
-            latencies.append(time.perf_counter() - started)
             assert response.json()["predictions"] == [1]
-        assert statistics.median(latencies) < 0.15
 
 
 def test_a_request_queued_behind_a_busy_model_waits_at_most_max_wait() -> None:
@@ -219,7 +215,7 @@ def test_a_request_queued_behind_a_busy_model_waits_at_most_max_wait() -> None:
 
     def predict(frame: pd.DataFrame) -> Any:
         if (frame["age"] == 0).any():  # the slow request
-            release.wait(5)
+            release.wait(60)
         return model.predict(frame)
 
     batcher = Batcher(predict, max_rows=64, max_wait_s=0.05, name="test")
@@ -229,9 +225,8 @@ def test_a_request_queued_behind_a_busy_model_waits_at_most_max_wait() -> None:
     slow.start()  # found the version idle: predicted on its own thread, which now blocks
     time.sleep(0.05)
     frame = pd.DataFrame({"age": [40], "income": [55.0]})
-    started = time.perf_counter()
     assert batcher.submit(frame).tolist() == model.predict(frame).tolist()
-    assert time.perf_counter() - started < 0.05 + 0.15
+    assert slow.is_alive()  # answered while the busy model still holds the slow request
     release.set()
     slow.join()
     batcher.stop(wait_s=5)

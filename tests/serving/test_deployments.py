@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import sklearn_spec, skops_file, upload, version_form
 
 from modelsteward.context import Steward
+from modelsteward.serving import deployments
 
 ROW = {"age": 40, "income": 55.0}
 SCHEMA = {
@@ -115,6 +116,28 @@ def test_a_failing_version_never_takes_traffic(churn: httpx.Client) -> None:
     assert steps["smoke"] == "failed" and steps["rollback"] == "ok" and "switch" not in steps
     assert predict(churn).json()["version"] == 1
     assert churn.get("/v2/models/churn-production/ready").status_code == 200
+
+
+def test_a_finished_revision_is_never_seen_without_its_last_step(
+    churn: httpx.Client, steward: Steward, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever reads a revision as applied or rolled back also reads its switch or
+    rollback step (``steward deploy`` printed no switch line when it polled between)."""
+    seen: list[tuple[str, list[str]]] = []
+    real_finish = deployments.finish_revision
+
+    def finish_then_look(*args: Any, **kwargs: Any) -> None:
+        real_finish(*args, **kwargs)
+        name, number = args[2], args[3]
+        view = deployments.get_deployment(steward, name)
+        finished = next(r for r in view.revisions if r.revision == number)
+        seen.append((finished.status, [s.step for s in finished.steps]))
+
+    monkeypatch.setattr(deployments, "finish_revision", finish_then_look)
+    deploy(churn, 1)
+    deploy(churn, 3)
+    assert seen[0] == ("applied", ["load", "verify", "smoke", "ready", "switch"])
+    assert seen[1][0] == "rolled_back" and seen[1][1][-1] == "rollback"
 
 
 def test_canary_splits_traffic_and_the_split_changes_live(churn: httpx.Client) -> None:

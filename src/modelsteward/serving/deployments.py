@@ -7,6 +7,7 @@ revision keeps serving until then. Rollback is a new revision with an older stat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -273,36 +274,54 @@ def claim_next(steward: Steward, worker: str) -> tuple[str, str, RevisionView] |
     return None
 
 
-def record_step(
-    steward: Steward,
-    deployment: str,
-    revision: int,
-    step: str,
-    status: str,
-    detail: str,
-    started_at: datetime,
-) -> None:
-    with steward.db.write() as session:
-        row = _deployment(session, deployment)
-        session.add(
-            DeploymentStep(
-                deployment_id=row.id,
-                revision=revision,
-                step=step,
-                status=status,
-                detail=detail[:2000],
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-            )
+@dataclass(frozen=True)
+class StepRecord:
+    """One rollout step as it is written to the revision's history."""
+
+    step: str
+    status: str
+    detail: str
+    started_at: datetime
+
+
+def _add_step(session: Session, deployment_id: int, revision: int, record: StepRecord) -> None:
+    session.add(
+        DeploymentStep(
+            deployment_id=deployment_id,
+            revision=revision,
+            step=record.step,
+            status=record.status,
+            detail=record.detail[:2000],
+            started_at=record.started_at,
+            finished_at=datetime.now(UTC),
         )
+    )
+
+
+def record_step(steward: Steward, deployment: str, revision: int, record: StepRecord) -> None:
+    with steward.db.write() as session:
+        _add_step(session, _deployment(session, deployment).id, revision, record)
 
 
 def finish_revision(
-    steward: Steward, actor: str, deployment: str, revision: int, ok: bool, detail: str = ""
+    steward: Steward,
+    actor: str,
+    deployment: str,
+    revision: int,
+    ok: bool,
+    detail: str = "",
+    *,
+    last_step: StepRecord | None = None,
 ) -> None:
-    """Apply a rolled-out revision, or record that it failed and the old state stays."""
+    """Apply a rolled-out revision, or record that it failed and the old state stays.
+
+    ``last_step`` (the switch, or the rollback) is written in the same transaction as
+    the status, so whoever sees the revision finished also sees its every step.
+    """
     with steward.change(actor) as change:
         row = _deployment(change.session, deployment, for_update=True)
+        if last_step is not None:
+            _add_step(change.session, row.id, revision, last_step)
         target = change.session.scalar(
             select(DeploymentRevision).where(
                 DeploymentRevision.deployment_id == row.id, DeploymentRevision.revision == revision

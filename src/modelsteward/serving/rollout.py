@@ -16,6 +16,7 @@ import numpy as np
 
 from modelsteward.registry.versions import get_version
 from modelsteward.serving import deployments
+from modelsteward.serving.deployments import StepRecord
 from modelsteward.serving.scoring import predictions_of
 from modelsteward.serving.smoke import sample_input
 from modelsteward.serving.views import RevisionView
@@ -39,17 +40,12 @@ def run_rollout(runtime: ServingRuntime, name: str, model: str, revision: Revisi
         try:
             detail = action()
         except Exception as exc:
-            deployments.record_step(
-                steward,
-                name,
-                revision.revision,
-                label,
-                "failed",
-                f"{type(exc).__name__}: {exc}",
-                started,
-            )
+            failed = StepRecord(label, "failed", f"{type(exc).__name__}: {exc}", started)
+            deployments.record_step(steward, name, revision.revision, failed)
             raise StepFailed(f"{label}: {exc}") from exc
-        deployments.record_step(steward, name, revision.revision, label, "ok", detail, started)
+        deployments.record_step(
+            steward, name, revision.revision, StepRecord(label, "ok", detail, started)
+        )
 
     def load() -> str:
         begun = time.perf_counter()
@@ -83,11 +79,14 @@ def run_rollout(runtime: ServingRuntime, name: str, model: str, revision: Revisi
     def ready() -> str:
         return f"{len(loaded)} version(s) ready in {runtime.worker}"
 
-    def switch() -> str:
-        deployments.finish_revision(steward, ROLLOUT_ACTOR, name, revision.revision, ok=True)
-        runtime.install(name, model, revision.revision, revision.routes)
+    def switch() -> None:
+        """Apply the revision with its step in one transaction, then route to it."""
         shares = ", ".join(f"v{r['version']} {r['role']} {r['weight']}%" for r in revision.routes)
-        return f"traffic: {shares}"
+        done = StepRecord("switch", "ok", f"traffic: {shares}", datetime.now(UTC))
+        deployments.finish_revision(
+            steward, ROLLOUT_ACTOR, name, revision.revision, ok=True, last_step=done
+        )
+        runtime.install(name, model, revision.revision, revision.routes)
 
     try:
         for label, action in (
@@ -95,22 +94,19 @@ def run_rollout(runtime: ServingRuntime, name: str, model: str, revision: Revisi
             ("verify", verify),
             ("smoke", smoke),
             ("ready", ready),
-            ("switch", switch),
         ):
             step(label, action)
     except StepFailed as exc:
-        started = datetime.now(UTC)
+        kept = StepRecord("rollback", "ok", "previous revision keeps serving", datetime.now(UTC))
         deployments.finish_revision(
-            steward, ROLLOUT_ACTOR, name, revision.revision, ok=False, detail=str(exc)
-        )
-        deployments.record_step(
             steward,
+            ROLLOUT_ACTOR,
             name,
             revision.revision,
-            "rollback",
-            "ok",
-            "previous revision keeps serving",
-            started,
+            ok=False,
+            detail=str(exc),
+            last_step=kept,
         )
         return False
+    switch()
     return True
