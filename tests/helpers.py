@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import skops.io
@@ -14,6 +16,9 @@ from sklearn.linear_model import LogisticRegression
 
 from modelsteward.config import Settings
 from modelsteward.context import Steward
+from modelsteward.events import outbox
+from modelsteward.events.dispatcher import Dispatcher
+from modelsteward.events.domain import DomainEvent
 from modelsteward.governance.identity import SYSTEM, create_user, issue_token
 
 
@@ -64,3 +69,32 @@ def token_for(instance: Steward, role: str, name: str | None = None) -> str:
     user = name or f"{role.replace('-', '')}{uuid.uuid4().hex[:6]}"
     create_user(instance, SYSTEM, user, role)
     return issue_token(instance, SYSTEM, user, "test")
+
+
+def outbox_head(steward: Steward) -> int:
+    """The position of the last committed event."""
+    with steward.db.query() as conn:
+        return outbox.head(conn)
+
+
+def recorded(steward: Steward, *names: str, after: int = 0) -> list[DomainEvent]:
+    """The committed events named ``names`` (all when none), oldest first: what every
+    subscriber will be handed."""
+    with steward.db.query() as conn:
+        return outbox.read_after(conn, after, names or None, limit=1_000_000)
+
+
+def settle(steward: Steward) -> None:
+    """Deliver every committed event to the subscribers now, as a server's dispatcher
+    would shortly (tests that call services directly have no dispatcher running)."""
+    assert Dispatcher(steward).settle(), "events were still undelivered after 30 s"
+
+
+def wait_delivered(api: httpx.Client) -> None:
+    """Until every cluster subscriber has handled every committed event."""
+    for _ in range(1200):
+        rows = api.get("/api/v1/events/subscribers").json()
+        if all(r["behind"] in (None, 0) and r["pending"] == 0 for r in rows):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the server's subscribers did not catch up")

@@ -64,6 +64,9 @@ class Settings:
     max_loaded_bytes: int = DEFAULT_MAX_LOADED_BYTES
     unload_idle_s: float = 300.0
     scheduler_tick_s: float = 5.0
+    events_poll_s: float = 0.05
+    events_lease_s: float = 15.0
+    events_retry_base_s: float = 2.0
     dask_address: str | None = None
 
     @property
@@ -115,5 +118,19 @@ class Settings:
             ),
             unload_idle_s=float(env.get("STEWARD_UNLOAD_IDLE_SECONDS", "300")),
             scheduler_tick_s=float(env.get("STEWARD_SCHEDULER_SECONDS", "5")),
+            events_poll_s=_positive(env, "STEWARD_EVENTS_POLL_SECONDS", "0.05"),
+            events_lease_s=_positive(env, "STEWARD_EVENTS_LEASE_SECONDS", "15"),
+            events_retry_base_s=_positive(env, "STEWARD_EVENTS_RETRY_SECONDS", "2"),
             dask_address=env.get("STEWARD_DASK_ADDRESS", "").strip() or None,
         )
+
+
+def _positive(env: dict[str, str], name: str, default: str) -> float:
+    raw = env.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw[:32]!r}") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be more than 0 seconds, not {raw[:32]!r}")
+    return value

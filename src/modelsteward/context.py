@@ -1,4 +1,4 @@
-"""The running instance: settings, metadata database, artifact store and event bus.
+"""The running instance: settings, metadata database, artifact store and event doorbell.
 
 Every service function takes a ``Steward`` first, so the API, the CLI and the SDK's
 local mode all call the same code against the same stores.
@@ -6,6 +6,7 @@ local mode all call the same code against the same stores.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from modelsteward.config import Settings
-from modelsteward.events import DomainEvent, EventBus
+from modelsteward.events import outbox
+from modelsteward.events.catalogue import catalogue
+from modelsteward.events.domain import DomainEvent
 from modelsteward.governance import audit
 from modelsteward.store import migrate
 from modelsteward.store.artifacts import ArtifactStore
@@ -24,11 +27,12 @@ from modelsteward.store.db import Database
 
 @dataclass
 class Change:
-    """One write transaction; ``record`` writes the audit event and queues the domain event.
+    """One write transaction; ``record`` writes the audit record and queues the event.
 
     Core statements run on ``connection``; ``session`` is an ORM session in the same
     transaction, opened on first use (a change that needs none, such as registering a
-    version, skips its cost) and flushed before the transaction commits.
+    version, skips its cost) and flushed before the transaction commits, together with
+    the queued events, which go to the outbox in the same transaction.
     """
 
     connection: Connection
@@ -45,6 +49,7 @@ class Change:
     def _flush(self) -> None:
         if self._session is not None:
             self._session.flush()
+        outbox.write(self.connection, self.events)
 
     def _close(self) -> None:
         if self._session is not None:
@@ -60,6 +65,10 @@ class Change:
         after: dict[str, Any] | None = None,
         payload: dict[str, Any] | None = None,
     ) -> None:
+        """Append the audit record and queue the event ``action`` (declared in the
+        catalogue; its payload is ``payload``, or ``after`` when not given)."""
+        body = payload if payload is not None else (after or {})
+        catalogue().check(action, object_type, body)
         audit.append(
             self.connection,
             actor=self.actor,
@@ -75,7 +84,7 @@ class Change:
                 actor=self.actor,
                 object_type=object_type,
                 object_id=str(object_id),
-                payload=payload if payload is not None else (after or {}),
+                payload=body,
             )
         )
 
@@ -86,13 +95,14 @@ class Steward:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.db_url)
         self.artifacts = ArtifactStore(self.settings.artifacts_url)
-        self.bus = EventBus()
+        self.doorbell = threading.Event()
+        """Rung after a commit that wrote events: wakes this process's dispatchers."""
         if migrate_schema:
             migrate.upgrade(self.db)
 
     @contextmanager
     def change(self, actor: str) -> Iterator[Change]:
-        """A write transaction whose audit records commit with it, events published after."""
+        """A write transaction whose audit records and events commit with it."""
         with self.db.transaction() as connection:
             change = Change(connection=connection, actor=actor)
             try:
@@ -100,8 +110,8 @@ class Steward:
                 change._flush()
             finally:
                 change._close()
-        for event in change.events:
-            self.bus.publish(event)
+        if change.events:
+            self.doorbell.set()
 
     def close(self) -> None:
         self.db.dispose()

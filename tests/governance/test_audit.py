@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
+from tests.helpers import recorded
 
 from modelsteward.context import Steward
+from modelsteward.events.catalogue import UndeclaredEvent
+from modelsteward.governance import audit
 from modelsteward.governance.audit import is_plain_json, verify_chain
 from modelsteward.governance.identity import SYSTEM
 from modelsteward.governance.trail import list_events
@@ -54,13 +58,24 @@ def test_a_failed_change_leaves_no_record(steward: Steward) -> None:
         assert verify_chain(session).checked == 2
 
 
-def test_events_are_published_after_commit(steward: Steward) -> None:
-    seen = []
-    steward.bus.subscribe("model.created", seen.append)
+def test_a_change_writes_its_event_to_the_outbox_with_its_audit_record(steward: Steward) -> None:
     create_model(steward, SYSTEM, ModelSpec(name="a", owner="ana"))
-    assert [(e.name, e.object_id, e.payload["owner"]) for e in seen] == [
-        ("model.created", "a", "ana")
-    ]
+    assert [
+        (e.name, e.object_id, e.payload["owner"]) for e in recorded(steward, "model.created")
+    ] == [("model.created", "a", "ana")]
+    with steward.db.read() as session:
+        assert verify_chain(session).checked == len(recorded(steward))  # one each
+
+
+def test_an_undeclared_event_or_an_unfit_payload_fails_the_change(steward: Steward) -> None:
+    before = len(recorded(steward))
+    with pytest.raises(UndeclaredEvent, match="not declared"), steward.change("ana") as change:
+        change.record("model.exploded", "model", "a")
+    with pytest.raises(UndeclaredEvent, match="schema"), steward.change("ana") as change:
+        change.record("model.created", "model", "a", after={"name": "a"})
+    assert len(recorded(steward)) == before
+    with steward.db.read() as session:
+        assert verify_chain(session).checked == before
 
 
 def test_records_of_any_shape_are_stored_as_hashed(any_steward: Steward) -> None:
@@ -68,8 +83,16 @@ def test_records_of_any_shape_are_stored_as_hashed(any_steward: Steward) -> None
     odd = {"when": at, "pair": (1, 2), "numbers": {1: "one"}, "deep": [{"x": (None, 1.5)}]}
     plain = {"text": "é", "list": [1, 2.5, True, None], "nested": {"a": {"b": []}}}
     with any_steward.change("ana") as change:
-        change.record("test.odd", "model", "m", before=odd, after=plain)
-        change.record("test.none", "model", "m")
+        for action, before, after in (("test.odd", odd, plain), ("test.none", None, None)):
+            audit.append(
+                change.connection,
+                actor="ana",
+                action=action,
+                object_type="model",
+                object_id="m",
+                before=before,
+                after=after,
+            )
     with any_steward.db.read() as session:
         assert verify_chain(session).ok
     newest = list_events(any_steward, limit=2)

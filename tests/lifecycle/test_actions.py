@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
-from tests.helpers import skops_file
+from tests.helpers import recorded, skops_file
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput
-from modelsteward.events import DomainEvent
 from modelsteward.governance.audit import verify_chain
 from modelsteward.governance.identity import SYSTEM
 from modelsteward.lifecycle.actions.registry import (
@@ -79,17 +78,15 @@ def test_emit_event_commits_with_the_transition_and_is_published_after(
     steward: Steward, tmp_path: Path
 ) -> None:
     churn_versions(steward, tmp_path, 1)
-    heard: list[DomainEvent] = []
-    steward.bus.subscribe("retirement.announced", heard.append)
     before = audit_count(steward)
     with steward.change("engine") as change:
         context = ActionContext(
             steward, SYSTEM, "churn", 1, 5, {"name": "retirement.announced"}, change
         )
         result = get_action("emit_event").execute(context)
-        assert heard == []  # nothing is heard before the transaction commits
+        assert recorded(steward, "retirement.announced") == []  # not before the commit
     assert result.summary == "emitted retirement.announced"
-    [event] = heard
+    [event] = recorded(steward, "retirement.announced")
     assert (event.object_type, event.object_id, event.actor) == ("version", "churn/1", "engine")
     assert event.payload == {"model": "churn", "version": 1, "instance": 5}
     assert audit_count(steward) == before + 1
@@ -99,8 +96,6 @@ def test_emit_event_commits_with_the_transition_and_is_published_after(
 
 def test_emit_event_rolls_back_with_a_failed_transition(steward: Steward, tmp_path: Path) -> None:
     churn_versions(steward, tmp_path, 1)
-    heard: list[DomainEvent] = []
-    steward.bus.subscribe("retirement.announced", heard.append)
     before = audit_count(steward)
     with pytest.raises(Conflict), steward.change("engine") as change:
         context = ActionContext(
@@ -108,7 +103,7 @@ def test_emit_event_rolls_back_with_a_failed_transition(steward: Steward, tmp_pa
         )
         get_action("emit_event").execute(context)
         raise Conflict("the transition lost a race")
-    assert heard == [] and audit_count(steward) == before
+    assert recorded(steward, "retirement.announced") == [] and audit_count(steward) == before
 
 
 def test_in_transaction_action_needs_the_engines_change(steward: Steward) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from tests.helpers import recorded
 from tests.lifecycle.workbench import GATED, define, engine, history_count, person, register, status
 
 from modelsteward.context import Steward
@@ -99,6 +100,8 @@ def test_a_rejection_closes_the_task_and_the_instance_stays(any_steward: Steward
         "rita",
         "fairness report missing",
     )
+    [event] = recorded(any_steward, "task.rejected")
+    assert event.object_id == str(task.id) and event.payload["comment"] == "fairness report missing"
     again = transition(any_steward, instance.id, "release", SYSTEM, instance.revision)
     assert again.outcome == "waiting" and again.instance.open_tasks[0].id != task.id
 

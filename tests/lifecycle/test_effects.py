@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.helpers import recorded, settle
 from tests.lifecycle.workbench import (
     OPEN,
     define,
@@ -17,7 +18,6 @@ from tests.lifecycle.workbench import (
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict
-from modelsteward.events import DomainEvent
 from modelsteward.governance.identity import SYSTEM
 from modelsteward.lifecycle.actions.registry import (
     Action,
@@ -97,10 +97,8 @@ def test_an_in_transaction_action_commits_with_the_transition(any_steward: Stewa
         ),
     )
     version = register(steward)
-    heard: list[DomainEvent] = []
-    steward.bus.subscribe("churn.promoted", heard.append)
     assert move(steward, version, "promote") == "applied"
-    assert [e.payload["version"] for e in heard] == [version]
+    assert [e.payload["version"] for e in recorded(steward, "churn.promoted")] == [version]
     entered = status(steward, "churn", version).history[-1]
     assert (entered.outcome, entered.reason) == ("action", "emit_event: emitted churn.promoted")
 
@@ -118,6 +116,7 @@ def test_an_after_commit_action_that_fails_is_recorded_and_the_transition_stands
         ),
     )
     version = register(steward)
+    settle(steward)  # its instance starts, then the version is archived
     set_version_status(steward, SYSTEM, "churn", version, "archived")
     assert move(steward, version, "promote") == "applied"
     instance = status(steward, "churn", version)

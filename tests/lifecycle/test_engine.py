@@ -20,10 +20,11 @@ from tests.lifecycle.workbench import (
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
-from modelsteward.events import DomainEvent
+from modelsteward.events.domain import DomainEvent
 from modelsteward.governance.audit import verify_chain
 from modelsteward.governance.identity import SYSTEM, Principal
 from modelsteward.lifecycle.approvals import decide
+from modelsteward.lifecycle.engine import on_event
 from modelsteward.lifecycle.instances import start_instance
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.store import save_definition
@@ -212,14 +213,15 @@ def test_a_model_runs_through_regulated_with_independent_approvals(any_steward: 
     assert move(steward, "credit", version, "deploy") == "applied"
     assert status(steward, "credit", version).state == "production"
 
-    steward.bus.publish(
+    on_event(
+        steward,
         DomainEvent(
             name="metric.breached",
             actor="monitor",
             object_type="monitor",
             object_id="credit-drift",
             payload={"model": "credit", "version": version},
-        )
+        ),
     )
     breached = status(steward, "credit", version)
     assert breached.state == "revalidation" and breached.production

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import func, select
+from tests.helpers import settle
 from tests.lifecycle.workbench import OPEN, define, engine, register, status
 
 from modelsteward.context import Steward
+from modelsteward.events.dispatcher import Dispatcher
 from modelsteward.governance.identity import SYSTEM
-from modelsteward.lifecycle.instances import start_pending_instances
 from modelsteward.lifecycle.store import ensure_library
 from modelsteward.lifecycle.tables import LifecycleInstance
 from modelsteward.registry.versions import set_version_status
@@ -39,11 +40,16 @@ def test_a_registered_version_starts_in_the_background_without_being_read(
     any_steward: Steward,
 ) -> None:
     steward = engine(any_steward)
-    register(steward)
-    deadline = time.monotonic() + 15
-    while instances(steward) == 0:
-        assert time.monotonic() < deadline, "the background start never happened"
-        time.sleep(0.05)
+    dispatcher = Dispatcher(steward, scopes=("cluster",))
+    dispatcher.start()
+    try:
+        register(steward)
+        deadline = time.monotonic() + 30
+        while instances(steward) == 0:
+            assert time.monotonic() < deadline, "the background start never happened"
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop()
     assert status(steward, "churn", 1).state == "registered"
 
 
@@ -61,7 +67,7 @@ def test_the_first_read_starts_a_version_registered_while_no_engine_listened(
     assert instances(any_steward) == 1
 
 
-def test_the_scheduler_job_starts_every_active_version_that_has_none(
+def test_versions_registered_while_no_dispatcher_ran_start_once_one_runs(
     any_steward: Steward,
 ) -> None:
     ensure_library(any_steward)
@@ -69,8 +75,8 @@ def test_the_scheduler_job_starts_every_active_version_that_has_none(
     for _ in range(5):
         register(any_steward)
     set_version_status(any_steward, SYSTEM, "churn", 5, "archived")
-    assert start_pending_instances(any_steward, limit=2) == 2
-    assert start_pending_instances(any_steward, limit=2) == 2
-    assert start_pending_instances(any_steward, limit=2) == 0
+    assert instances(any_steward) == 0
+    settle(any_steward)
+    settle(any_steward)  # delivered once: a second pass starts nothing more
     assert instances(any_steward) == 4, "an archived version that never started stays so"
     assert {status(any_steward, "churn", n).state for n in range(1, 5)} == {"new"}

@@ -13,7 +13,6 @@ from tests.helpers import sklearn_spec, skops_file
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, NotFound
 from modelsteward.governance.identity import SYSTEM, Principal, create_user
-from modelsteward.lifecycle.engine import attach
 from modelsteward.lifecycle.reading import version_lifecycle
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.store import ensure_library, save_definition
@@ -103,9 +102,9 @@ def person(steward: Steward, role: str, name: str) -> Principal:
 
 
 def engine(steward: Steward) -> Steward:
-    """The steward with the library installed and the engine listening, as a server has."""
+    """The steward with the library installed, as a server has (events reach the engine
+    when a test settles them: ``tests.helpers.settle``)."""
     ensure_library(steward)
-    attach(steward)
     return steward
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from tests.helpers import settle
 from tests.monitoring.test_runner import deploy_churn
 
 from modelsteward.context import Steward
@@ -40,6 +41,7 @@ def test_drift_breached_by_a_monitor_moves_the_served_version_to_review(
 
     d.send(300, shift=30)
     assert "metric.breached" in d.run("data-drift")["events"]
+    settle(steward)  # the server's dispatcher hands the breach to the life cycle
     instance = version_lifecycle(steward, "churn", 1)
     assert instance.state == "review"
     moved = [h for h in instance.history if h.transition == "breach"]

@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import pytest
+from tests.helpers import outbox_head
 from tests.monitoring.test_runner import DEPLOYMENT, Deployed, bare_deployment
 
 from modelsteward.context import Steward
@@ -206,10 +207,7 @@ def test_a_single_group_or_no_positive_prediction_says_why() -> None:
 def logged_deployment(api: httpx.Client, steward: Steward) -> Deployed:
     """A deployment with no model behind it: these monitors read only its prediction log."""
     bare_deployment(steward)
-    d = Deployed(api, steward, {})
-    for name in ("metric.breached", "metric.recovered"):
-        steward.bus.subscribe(name, d.events.append)
-    return d
+    return Deployed(api, steward, {}, since=outbox_head(steward))
 
 
 @pytest.fixture

@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
-from tests.helpers import admin_token_of
+from tests.helpers import admin_token_of, outbox_head, recorded
 from tests.monitoring.test_runner import wait_applied
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
-from modelsteward.events import DomainEvent
+from modelsteward.events.domain import DomainEvent
 from modelsteward.monitoring.drift import DriftConfig, compare
 from modelsteward.monitoring.families.multivariate import MultivariateDriftSpec, judge
 from modelsteward.monitoring.multivariate import MultivariateBaseline, fit_baseline
@@ -242,7 +242,11 @@ class Served:
     api: httpx.Client
     steward: Steward
     clock: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=1))
-    events: list[DomainEvent] = field(default_factory=list)
+    since: int = 0
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        return recorded(self.steward, "metric.breached", after=self.since)
 
     def log(self, frame: pd.DataFrame, ids: list[str] | None = None) -> list[str]:
         """Write one logged request per row, as the server would."""
@@ -296,9 +300,7 @@ def serve(api: httpx.Client, steward: Steward, training: pd.DataFrame | None) ->
     response = api.post("/api/v1/deployments", json={"model": MODEL, "version": 1})
     assert response.status_code == 202, response.text
     wait_applied(api, response.json())
-    served = Served(api, steward)
-    steward.bus.subscribe("metric.breached", served.events.append)
-    return served
+    return Served(api, steward, since=outbox_head(steward))
 
 
 def test_a_registered_model_is_watched_for_multivariate_drift_end_to_end(

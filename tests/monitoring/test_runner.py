@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sqlalchemy import func, select, update
-from tests.helpers import admin_token_of, training_frame
+from tests.helpers import admin_token_of, outbox_head, recorded, training_frame, wait_delivered
 
 from modelsteward.context import Steward
-from modelsteward.events import DomainEvent
+from modelsteward.events.domain import DomainEvent
 from modelsteward.monitoring.runner import next_slot, run_due_monitors, run_monitor
 from modelsteward.monitoring.service import create_monitor, list_monitors
 from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
@@ -43,7 +43,12 @@ class Deployed:
     steward: Steward
     monitors: dict[str, int]
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(7))
-    events: list[DomainEvent] = field(default_factory=list)
+    since: int = 0
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        """The breaches and recoveries committed since the deployment was made."""
+        return recorded(self.steward, "metric.breached", "metric.recovered", after=self.since)
 
     def rows(self, n: int, shift: float = 0.0) -> list[dict[str, Any]]:
         ages = self.rng.integers(18, 90, n)
@@ -77,11 +82,14 @@ class Deployed:
 
 
 def wait_applied(api: httpx.Client, revision: dict[str, Any]) -> None:
+    """Until the revision serves and the server has reacted to its events (the default
+    monitors are in place)."""
     path = f"/api/v1/deployments/{revision['deployment']}/revisions/{revision['revision']}"
     for _ in range(600):
         status = api.get(path).json()["status"]
         if status not in ("pending", "running"):
             assert status == "applied"
+            wait_delivered(api)
             return
         time.sleep(0.05)
     raise AssertionError("the deployment did not finish")
@@ -106,10 +114,7 @@ def deploy_churn(
     monitors = {
         m["name"]: m["id"] for m in list_monitors(steward, DEPLOYMENT) for m in [m.model_dump()]
     }
-    deployed = Deployed(api, steward, monitors)
-    for name in ("metric.breached", "metric.recovered"):
-        steward.bus.subscribe(name, deployed.events.append)
-    return deployed
+    return Deployed(api, steward, monitors, since=outbox_head(steward))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.helpers import sklearn_spec, skops_file, upload, version_form
+from tests.helpers import sklearn_spec, skops_file, upload, version_form, wait_delivered
 
 from modelsteward.context import Steward
 from modelsteward.serving import deployments
@@ -35,6 +35,7 @@ def wait_for(api: httpx.Client, revision: dict[str, Any], timeout: float = 60) -
     while time.monotonic() < deadline:
         current = api.get(path).json()
         if current["status"] not in ("pending", "running"):
+            wait_delivered(api)  # and the server has reacted to its events
             return current
         time.sleep(0.05)
     raise AssertionError(f"revision {revision} did not finish")

@@ -439,8 +439,8 @@ def test_the_server_compacts_on_its_schedule(steward: Steward) -> None:
     before = log.read("churn")
     scheduler = background_work(steward)
 
-    assert scheduler.stats()["log-compaction"]["interval_s"] == 600
+    assert scheduler.stats()["serving.log-compaction"]["interval_s"] == 600
     assert scheduler.run_due() >= 3  # every hour of 2024 is closed by now
-    assert scheduler.stats()["log-compaction"]["failures"] == 0
+    assert scheduler.stats()["serving.log-compaction"]["failures"] == 0
     assert len(part_files(log.fs, folder(log, CLOSED[0]))) == 1
     assert log.read("churn").equals(before)

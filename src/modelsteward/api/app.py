@@ -15,6 +15,7 @@ from modelsteward.api.routes import (
     audit,
     bundles,
     deployments,
+    events,
     inference,
     lifecycles,
     models,
@@ -28,10 +29,10 @@ from modelsteward.api.routes import (
 )
 from modelsteward.background import background_work
 from modelsteward.context import Steward
+from modelsteward.events.dispatcher import Dispatcher
+from modelsteward.events.metrics import EventCollector
 from modelsteward.governance.identity import ensure_bootstrap_admin
-from modelsteward.lifecycle import engine as lifecycle_engine
 from modelsteward.lifecycle.store import ensure_library
-from modelsteward.monitoring import defaults as monitor_defaults
 from modelsteward.monitoring.prometheus import MonitorCollector
 from modelsteward.serving.service import Serving
 
@@ -44,19 +45,24 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     steward = steward or Steward()
     ensure_bootstrap_admin(steward)
     ensure_library(steward)
-    lifecycle_engine.attach(steward)
 
     serving = Serving(steward)
-    monitor_defaults.attach(steward)
     serving.metrics.registry.register(MonitorCollector(steward))
+    serving.metrics.registry.register(EventCollector(steward))
 
     scheduler = background_work(steward)
+    # Cluster subscribers are delivered where background work runs; process ones here.
+    dispatcher = Dispatcher(
+        steward, scopes=("cluster", "process") if scheduler.enabled else ("process",)
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         serving.start()
         scheduler.start()
+        dispatcher.start()
         yield
+        dispatcher.stop()
         scheduler.stop()
         serving.stop()  # flushes the prediction log: a clean shutdown loses nothing
         if owned:
@@ -74,6 +80,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     )
     app.state.steward = steward
     app.state.scheduler = scheduler
+    app.state.dispatcher = dispatcher
     serving.attach(app)
     install_error_handlers(app)
     for router in (
@@ -91,6 +98,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         reports.router,
         users.router,
         audit.router,
+        events.router,
     ):
         app.include_router(router)
     _mount_web(app)

@@ -14,7 +14,18 @@ from typing import Annotated
 import httpx
 import typer
 
-from modelsteward.cli import admin, deploy, lifecycle, log, models, monitor, report, score, transfer
+from modelsteward.cli import (
+    admin,
+    deploy,
+    events,
+    lifecycle,
+    log,
+    models,
+    monitor,
+    report,
+    score,
+    transfer,
+)
 from modelsteward.cli.output import console, fail
 from modelsteward.cli.tasks import tasks as task_inbox
 from modelsteward.errors import InvalidInput, StewardError
@@ -34,6 +45,7 @@ app.add_typer(deploy.deployments, name="deployments")
 app.add_typer(lifecycle.lifecycles, name="lifecycles")
 app.add_typer(lifecycle.lifecycle, name="lifecycle")
 app.add_typer(task_inbox, name="tasks")
+app.add_typer(events.events, name="events")
 app.command("deploy")(deploy.deploy)
 app.command("score")(score.score)
 app.command("report")(report.report)

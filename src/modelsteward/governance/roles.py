@@ -25,6 +25,7 @@ class Permission(StrEnum):
     LIFECYCLE_TRANSITION = "lifecycle.transition"
     TASKS_DECIDE = "tasks.decide"
     MONITORING_WRITE = "monitoring.write"
+    EVENTS_REDELIVER = "events.redeliver"
 
 
 class Role(StrEnum):
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
         | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
         | {Permission.LIFECYCLE_TRANSITION, Permission.TASKS_DECIDE, Permission.MONITORING_WRITE}
+        | {Permission.EVENTS_REDELIVER}
     ),
     Role.RISK_MANAGER: frozenset(
         _READ

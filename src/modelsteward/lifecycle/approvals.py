@@ -42,6 +42,8 @@ from modelsteward.store.tables import Model, ModelVersion, utcnow
 
 Decision = Literal["approve", "reject", "comment"]
 DECISIONS: tuple[str, ...] = ("approve", "reject", "comment")
+_DECIDED = {"approve": "task.approved", "reject": "task.rejected", "comment": "task.commented"}
+"""The event each decision records (a rejection was once recorded as ``task.rejectd``)."""
 
 
 def _lock(session: Session, task_id: int) -> LifecycleTask:
@@ -136,7 +138,7 @@ def decide(
             elif decision == "reject":
                 _reject(session, task, actor, comment)
             change.record(
-                f"task.{'commented' if decision == 'comment' else decision + 'd'}",
+                _DECIDED[decision],
                 "task",
                 task.id,
                 after={

@@ -1,22 +1,17 @@
-"""The life cycle engine's doors: subscribers on the event bus, and the public verbs.
+"""The life cycle engine's doors: its reactions to events, and the public verbs.
 
-``attach(steward)`` has every registered version's instance started by a background
-thread (registration does not wait; a read starts an instance still missing, and the
-scheduler's ``start_pending_instances`` catches up on the rest) and feeds domain
-events to the transitions whose trigger names them (``event:deployment.changed``...).
-Events are matched to instances by their payload (``model`` and ``version``) or by
-the object they are about: a version, a model (all its running instances) or a
-deployment (the versions it routes to).
+Events reach the engine through the outbox dispatcher (``reactions``): a registered
+version's instance is started, and every event is fed to the transitions whose
+trigger names it (``event:deployment.changed``...). Events are matched to instances by
+their payload (``model`` and ``version``) or by the object they are about: a version,
+a model (all its running instances) or a deployment (the versions it routes to).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import queue
 import threading
 import time
-import weakref
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import StewardError
-from modelsteward.events import DomainEvent, EventBus
+from modelsteward.events.domain import DomainEvent
 from modelsteward.governance.identity import SYSTEM
 from modelsteward.lifecycle.approvals import decide
-from modelsteward.lifecycle.instances import start_instance, start_pending_instances
+from modelsteward.lifecycle.instances import start_instance
 from modelsteward.lifecycle.reading import get_task, instance_view, list_tasks, version_lifecycle
 from modelsteward.lifecycle.snapshot import StaleInstance
 from modelsteward.lifecycle.store import load_spec
@@ -37,7 +32,7 @@ from modelsteward.lifecycle.transitions import advance, attempt, read_snapshot, 
 from modelsteward.store.tables import Deployment, Model, ModelVersion
 
 __all__ = [
-    "attach",
+    "Triggers",
     "decide",
     "fire_due_timers",
     "get_task",
@@ -45,87 +40,19 @@ __all__ = [
     "list_tasks",
     "on_event",
     "start_instance",
-    "start_pending_instances",
     "transition",
     "version_lifecycle",
 ]
 
 log = logging.getLogger(__name__)
-MAX_EVENT_DEPTH = 8
 TRIGGERS_TTL_S = 5.0
-STARTER_IDLE_S = 2.0
-STOP_WAIT_S = 10.0
-_attached: weakref.WeakSet[EventBus] = weakref.WeakSet()
-_starters: weakref.WeakSet[_Starter] = weakref.WeakSet()
-_depth = threading.local()
 
 
-class _Starter:
-    """Starts the instances of newly registered versions, off the registering thread.
-
-    One daemon thread per attached bus, alive only while there is work: it leaves after
-    ``STARTER_IDLE_S`` without any and the next registration brings it back. A start
-    that fails is logged and left to the first read and to ``start_pending_instances``.
-    """
-
-    def __init__(self, steward: Steward) -> None:
-        self._steward = steward
-        self._queue: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopped = False
-
-    def submit(self, model: str, version: int) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._queue.put((model, version))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="steward-lifecycle-starts", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                item = self._queue.get(timeout=STARTER_IDLE_S)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            if item is None:
-                return
-            try:
-                start_instance(self._steward, item[0], item[1], SYSTEM)
-            except Exception:  # the thread must live on; reads and the scheduler retry
-                log.exception("life cycle of %s version %s did not start", *item)
-
-    def stop(self, timeout_s: float = STOP_WAIT_S) -> None:
-        """Finish the versions already queued, then end the thread (at exit, too)."""
-        with self._lock:
-            self._stopped = True
-            thread = self._thread
-            if thread is not None:
-                self._queue.put(None)
-        if thread is not None:
-            thread.join(timeout_s)
-
-
-@atexit.register
-def _stop_starters() -> None:
-    for starter in list(_starters):
-        starter.stop()
-
-
-class _Triggers:
+class Triggers:
     """The event names some stored definition triggers on.
 
-    Re-read when this process saves a definition (``lifecycle.defined`` passes here
-    too) and at least every ``TRIGGERS_TTL_S`` for definitions saved by other
-    processes, so most events cost no query at all.
+    Re-read when a definition is saved (``lifecycle.defined`` passes here too) and at
+    least every ``TRIGGERS_TTL_S``, so most events cost no query at all.
     """
 
     def __init__(self) -> None:
@@ -148,34 +75,12 @@ class _Triggers:
             return self._names
 
 
-def attach(steward: Steward) -> None:
-    """Subscribe the engine on ``steward.bus`` (once per bus, however often called)."""
-    if steward.bus in _attached:
-        return
-    _attached.add(steward.bus)
-    triggers = _Triggers()
-    starter = _Starter(steward)
-    _starters.add(starter)
-    steward.bus.subscribe("version.registered", lambda event: _on_registered(starter, event))
+def on_event(steward: Steward, event: DomainEvent, triggers: Triggers | None = None) -> int:
+    """Take the transitions ``event`` triggers; returns how many instances moved.
 
-    def _on_any(event: DomainEvent) -> None:
-        on_event(steward, event, triggers)
-
-    steward.bus.subscribe("*", _on_any)
-
-
-def _on_registered(starter: _Starter, event: DomainEvent) -> None:
-    model, _, number = event.object_id.rpartition("/")
-    if model and number.isdecimal():
-        starter.submit(model, int(number))
-
-
-def on_event(steward: Steward, event: DomainEvent, triggers: _Triggers | None = None) -> int:
-    """Take the transitions ``event`` triggers; returns how many instances moved."""
-    depth = getattr(_depth, "value", 0)
-    if depth >= MAX_EVENT_DEPTH:
-        log.warning("event %s not applied to life cycles: events nested too deeply", event.name)
-        return 0
+    Idempotent by nature: a transition applies only from the states it names, so an
+    event delivered twice moves an instance once.
+    """
     if triggers is not None:
         if event.name == "lifecycle.defined":
             triggers.forget()
@@ -183,11 +88,7 @@ def on_event(steward: Steward, event: DomainEvent, triggers: _Triggers | None = 
             return 0
     with steward.db.read() as session:
         targets = _instances_for(session, event)
-    _depth.value = depth + 1
-    try:
-        return sum(_apply_event(steward, instance_id, event) for instance_id in targets)
-    finally:
-        _depth.value = depth
+    return sum(_apply_event(steward, instance_id, event) for instance_id in targets)
 
 
 def _apply_event(steward: Steward, instance_id: int, event: DomainEvent) -> bool:

@@ -1,13 +1,13 @@
 """Starting an instance: one per model version, on the life cycle its model's rules pick.
 
-Registration does not wait for it. The ``version.registered`` subscriber (``engine``)
-hands the version to a background thread; the first read of a version that has none
-starts it on the spot; and ``start_pending_instances``, a scheduler job in every server
-process, starts what is still missing (versions registered while no engine listened,
-or a crash in between). A start is idempotent: the unique ``version_id`` keeps one
-instance whoever races. The initial state is entered like any other, so its timers
-and actions run, and ``auto`` transitions that pass are taken at once. Starting reads
-plain rows and writes in one transaction, so it costs a few milliseconds.
+Registration does not wait for it. The ``lifecycle.start`` subscriber (``reactions``)
+starts it when the outbox dispatcher delivers ``version.registered``: durably, so a
+crash in between loses nothing, and versions registered while no dispatcher ran start
+once one does. The first read of a version that has none starts it on the spot (a
+version registered before the outbox existed, too). A start is idempotent: the unique
+``version_id`` keeps one instance whoever races. The initial state is entered like
+any other, so its timers and actions run, and ``auto`` transitions that pass are taken
+at once. Starting reads plain rows and writes in one transaction: a few milliseconds.
 """
 
 from __future__ import annotations
@@ -59,18 +59,6 @@ _SUBJECT = (
     .outerjoin(_INSTANCES, _INSTANCES.c.version_id == _VERSIONS.c.id)
     .where(_MODELS.c.name == bindparam("model"), _VERSIONS.c.version == bindparam("version"))
 )
-_PENDING = (
-    select(_VERSIONS.c.id, _MODELS.c.name, _VERSIONS.c.version)
-    .join_from(_VERSIONS, _MODELS, _MODELS.c.id == _VERSIONS.c.model_id)
-    .outerjoin(_INSTANCES, _INSTANCES.c.version_id == _VERSIONS.c.id)
-    .where(
-        _INSTANCES.c.id.is_(None),
-        _VERSIONS.c.status == "active",
-        _VERSIONS.c.id > bindparam("after"),
-    )
-    .order_by(_VERSIONS.c.id)
-    .limit(bindparam("limit"))
-)
 _ADD_INSTANCE = insert(_INSTANCES)
 
 
@@ -115,7 +103,6 @@ class _Starts:
 
 
 _starts = _Starts()
-_cursors: dict[str, int] = {}
 
 
 def settle(steward: Steward, model_name: str, version: int) -> None:
@@ -232,23 +219,3 @@ def _start(steward: Steward, model_name: str, version: int, actor: Principal) ->
 
         advance(steward, snap.id)
     return snap.id
-
-
-def start_pending_instances(steward: Steward, limit: int = 200) -> int:
-    """Start up to ``limit`` active versions that have no instance; how many started.
-
-    A scheduler job: it catches up on versions registered while no engine listened
-    and on starts lost to a crash. It walks the versions in id order a batch per call,
-    round and round, so versions no rule matches never hide the others.
-    """
-    after = _cursors.get(steward.db.url, 0)
-    with steward.db.query() as conn:
-        batch = conn.execute(_PENDING, {"after": after, "limit": max(1, limit)}).all()
-    _cursors[steward.db.url] = batch[-1].id if len(batch) >= limit else 0
-    started = 0
-    for version_id, model_name, number in batch:
-        try:
-            started += start_instance(steward, model_name, number, SYSTEM) is not None
-        except Exception:  # one version that cannot start must not stop the others
-            log.exception("life cycle of version %s could not start", version_id)
-    return started

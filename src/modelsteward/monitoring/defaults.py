@@ -1,9 +1,10 @@
 """Default monitors: every deployment is watched from its first request, without set-up.
 
-``attach(steward)`` subscribes to ``deployment.requested`` (the event that creates a
-deployment and every later change of it) and gives a deployment that has no monitors
-yet the defaults below; it also gives them to existing deployments that have none.
-They are ordinary monitors afterwards: edit, disable or re-threshold them freely.
+The subscriber ``monitoring.defaults`` hears ``deployment.requested`` (the event that
+creates a deployment and every later change of it) and gives a deployment that has no
+monitors yet the defaults below. It is delivered through the outbox, so a deployment
+requested just before a crash still gets them. They are ordinary monitors afterwards:
+edit, disable or re-threshold them freely.
 
 A deployment whose versions answer with classes (one output column of whole numbers,
 booleans or text) also gets ``estimated-performance``: its accuracy estimated from the
@@ -13,8 +14,6 @@ them, see ``serving.scoring``).
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -22,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict
-from modelsteward.events import DomainEvent
+from modelsteward.events.domain import DomainEvent
+from modelsteward.events.subscribers import Subscriber
 from modelsteward.monitoring.outcomes import ACTOR
 from modelsteward.monitoring.service import create_monitor
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.store.tables import Deployment, DeploymentRevision, ModelVersion
 
-log = logging.getLogger(__name__)
 LAST_HOUR: dict[str, Any] = {"window": {"hours": 1}, "every_minutes": 15}
 DEFAULT_MONITORS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("data-quality", {"type": "data_quality", **LAST_HOUR}),
@@ -94,20 +93,13 @@ def _predicts_classes(session: Session, deployment: str) -> bool:
     return False
 
 
-def attach(steward: Steward) -> Callable[[], None]:
-    """Create defaults for new deployments from now on (and for those without monitors)."""
+def on_deployment_requested(steward: Steward, event: DomainEvent) -> None:
+    ensure_defaults(steward, event.object_id)
 
-    def on_deployment(event: DomainEvent) -> None:
-        ensure_defaults(steward, event.object_id)
 
-    unsubscribe = steward.bus.subscribe("deployment.requested", on_deployment)
-    with steward.db.read() as session:
-        bare = session.scalars(
-            select(Deployment.name).where(~Deployment.id.in_(select(Monitor.deployment_id)))
-        ).all()
-    for name in bare:
-        try:
-            ensure_defaults(steward, name)
-        except Exception:  # a start-up backfill must never stop the server
-            log.exception("could not create the default monitors of %s", name)
-    return unsubscribe
+SUBSCRIBER = Subscriber(
+    name="monitoring.defaults",
+    description="Gives a newly requested deployment the default monitors.",
+    events=frozenset({"deployment.requested"}),
+    handle=on_deployment_requested,
+)

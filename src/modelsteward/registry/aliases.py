@@ -96,6 +96,7 @@ def remove_alias(
             model_name,
             before={"alias": alias, "version": previous},
             after=None,
+            payload={"alias": alias, "version": previous},
         )
         return AliasChangeView.of(record)
 
