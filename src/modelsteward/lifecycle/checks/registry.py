@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from modelsteward.context import Steward
-from modelsteward.lifecycle.plugins import NamedRegistry, validate_params
+from modelsteward.plugins import NamedRegistry, validate_params
 from modelsteward.registry.views import ModelView, VersionView
 
 ENTRY_POINT_GROUP = "modelsteward.checks"
