@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from modelsteward.config import Settings
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM, create_user, issue_token
+from modelsteward.identity.users import SYSTEM, create_user, issue_token
 
 
 def training_frame(rows: int = 80, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from modelsteward.audit import chain as audit
 from modelsteward.config import Settings
 from modelsteward.events import DomainEvent, EventBus
-from modelsteward.governance import audit
 from modelsteward.store import migrate
 from modelsteward.store.artifacts import ArtifactStore
 from modelsteward.store.db import Database

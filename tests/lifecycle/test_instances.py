@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.lifecycle.workbench import OPEN, define, engine, register, status
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.instances import start_pending_instances
 from modelsteward.lifecycle.store import ensure_library
 from modelsteward.lifecycle.tables import LifecycleInstance

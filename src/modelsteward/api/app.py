@@ -28,7 +28,7 @@ from modelsteward.api.routes import (
 )
 from modelsteward.background import background_work
 from modelsteward.context import Steward
-from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.identity.users import ensure_bootstrap_admin
 from modelsteward.lifecycle import engine as lifecycle_engine
 from modelsteward.lifecycle.store import ensure_library
 from modelsteward.monitoring import defaults as monitor_defaults

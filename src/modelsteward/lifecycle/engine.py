@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from modelsteward.context import Steward
 from modelsteward.errors import StewardError
 from modelsteward.events import DomainEvent, EventBus
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.instances import start_instance, start_pending_instances
 from modelsteward.lifecycle.reading import get_task, instance_view, list_tasks, version_lifecycle

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from modelsteward.context import Change, Steward
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.plugins import NamedRegistry, validate_params
 
 ENTRY_POINT_GROUP = "modelsteward.lifecycle_actions"

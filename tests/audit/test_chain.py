@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from modelsteward.audit.chain import is_plain_json, verify_chain
+from modelsteward.audit.trail import list_events
 from modelsteward.context import Steward
-from modelsteward.governance.audit import is_plain_json, verify_chain
-from modelsteward.governance.identity import SYSTEM
-from modelsteward.governance.trail import list_events
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.models import create_model, update_model
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 
