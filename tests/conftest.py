@@ -19,7 +19,7 @@ from tests.helpers import admin_token_of, settings_for
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
-from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.identity.users import ensure_bootstrap_admin
 
 BACKENDS = ["sqlite", "postgresql"]
 

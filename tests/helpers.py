@@ -19,7 +19,7 @@ from modelsteward.context import Steward
 from modelsteward.events import outbox
 from modelsteward.events.dispatcher import Dispatcher
 from modelsteward.events.domain import DomainEvent
-from modelsteward.governance.identity import SYSTEM, create_user, issue_token
+from modelsteward.identity.users import SYSTEM, create_user, issue_token
 
 
 def training_frame(rows: int = 80, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:

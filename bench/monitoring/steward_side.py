@@ -17,9 +17,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from modelsteward.monitoring.drift import DriftConfig, compare_profile
-from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
 from modelsteward.monitoring.report import build_report
 from modelsteward.monitoring.report.files import open_data
+from modelsteward.profiles.dataset import DatasetProfile, profile_dataset
 
 BATCH_ROWS = 250_000  # rows read at a time: memory stays flat however long the window
 

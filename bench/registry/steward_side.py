@@ -25,7 +25,7 @@ from modelsteward import __version__  # noqa: E402
 from modelsteward.config import Settings  # noqa: E402
 from modelsteward.context import Steward  # noqa: E402
 from modelsteward.errors import StewardError  # noqa: E402
-from modelsteward.governance.identity import SYSTEM  # noqa: E402
+from modelsteward.identity.users import SYSTEM  # noqa: E402
 from modelsteward.lifecycle.instances import start_pending_instances  # noqa: E402
 from modelsteward.lifecycle.store import ensure_library  # noqa: E402
 from modelsteward.registry.flavors.base import get_flavor  # noqa: E402

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from modelsteward.audit import chain as audit
 from modelsteward.config import Settings
 from modelsteward.events import outbox
 from modelsteward.events.catalogue import catalogue
 from modelsteward.events.domain import DomainEvent
-from modelsteward.governance import audit
 from modelsteward.store import migrate
 from modelsteward.store.artifacts import ArtifactStore
 from modelsteward.store.db import Database

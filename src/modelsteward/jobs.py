@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from modelsteward.config import Settings
-from modelsteward.lifecycle.plugins import NamedRegistry
+from modelsteward.plugins import NamedRegistry
 
 if TYPE_CHECKING:
     from modelsteward.context import Steward

@@ -9,7 +9,7 @@ from tests.helpers import settings_for, sklearn_spec, skops_file
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.reading import version_lifecycle
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.store import save_definition

@@ -119,7 +119,7 @@ def test_export_to_a_second_instance_that_trusts_the_first(
     from tests.helpers import settings_for
 
     from modelsteward.api.server import serve_in_thread
-    from modelsteward.governance.identity import ensure_bootstrap_admin
+    from modelsteward.identity.users import ensure_bootstrap_admin
 
     model = skops_file(tmp_path / "m")
     steward_cli("models", "register", "churn", "--file", str(model), "--flavor", "sklearn", env=env)

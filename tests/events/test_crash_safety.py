@@ -16,7 +16,7 @@ from tests.lifecycle.test_engine import move
 from tests.lifecycle.workbench import DOCUMENTED, engine, person, register, status
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.tables import LifecycleInstance

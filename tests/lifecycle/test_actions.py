@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from tests.helpers import recorded, skops_file
 
+from modelsteward.audit.chain import verify_chain
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput
-from modelsteward.governance.audit import verify_chain
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.actions.registry import (
     Action,
     ActionContext,

@@ -9,7 +9,7 @@ from tests.lifecycle.workbench import GATED, define, engine, history_count, pers
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, Forbidden, NotFound
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.reading import get_task, list_tasks
 from modelsteward.lifecycle.transitions import transition

@@ -12,7 +12,7 @@ from tests.helpers import fitted_model, skops_file
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.checks import registry
 from modelsteward.lifecycle.checks.registry import (
     Check,

@@ -13,7 +13,7 @@ from tests.lifecycle.workbench import GATED, OPEN, define, engine, person, regis
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, StewardError
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.tables import LifecycleInstance, LifecycleProduction
 from modelsteward.lifecycle.transitions import transition

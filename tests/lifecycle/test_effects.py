@@ -18,7 +18,7 @@ from tests.lifecycle.workbench import (
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.actions.registry import (
     Action,
     ActionContext,

@@ -18,11 +18,11 @@ from tests.lifecycle.workbench import (
     status,
 )
 
+from modelsteward.audit.chain import verify_chain
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
 from modelsteward.events.domain import DomainEvent
-from modelsteward.governance.audit import verify_chain
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.engine import on_event
 from modelsteward.lifecycle.instances import start_instance

@@ -10,7 +10,7 @@ from tests.lifecycle.workbench import OPEN, define, engine, register, status
 
 from modelsteward.context import Steward
 from modelsteward.events.dispatcher import Dispatcher
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.store import ensure_library
 from modelsteward.lifecycle.tables import LifecycleInstance
 from modelsteward.registry.versions import set_version_status

@@ -18,10 +18,10 @@ from tests.lifecycle.workbench import (
     status,
 )
 
+from modelsteward.audit.chain import verify_chain
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict
-from modelsteward.governance.audit import verify_chain
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.transitions import transition

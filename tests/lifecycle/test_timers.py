@@ -15,7 +15,7 @@ from tests.lifecycle.workbench import GATED, define, engine, person, register, s
 
 from modelsteward.context import Steward
 from modelsteward.errors import Forbidden
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.reading import get_task
 from modelsteward.lifecycle.tables import LifecycleTimer

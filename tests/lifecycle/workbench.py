@@ -12,7 +12,7 @@ from tests.helpers import sklearn_spec, skops_file
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, NotFound
-from modelsteward.governance.identity import SYSTEM, Principal, create_user
+from modelsteward.identity.users import SYSTEM, Principal, create_user
 from modelsteward.lifecycle.reading import version_lifecycle
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.store import ensure_library, save_definition

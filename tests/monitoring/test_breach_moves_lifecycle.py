@@ -7,7 +7,7 @@ from tests.helpers import settle
 from tests.monitoring.test_runner import deploy_churn
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.reading import version_lifecycle
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.store import save_definition

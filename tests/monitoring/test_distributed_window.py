@@ -30,9 +30,9 @@ from modelsteward.monitoring.distributed import (
 )
 from modelsteward.monitoring.drift import DriftResult, compare
 from modelsteward.monitoring.drift.window import WindowState, summarise_batches
-from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
 from modelsteward.monitoring.specs import DriftSpec, parse_spec
 from modelsteward.monitoring.windows import read_window
+from modelsteward.profiles.dataset import DatasetProfile, profile_dataset
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
 NOW = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)

@@ -13,7 +13,7 @@ from scipy.spatial import distance
 
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.drift import METHODS, DriftConfig, compare
-from modelsteward.monitoring.profile import profile_dataset
+from modelsteward.profiles.dataset import profile_dataset
 
 ALL = ["ks", "wasserstein", "psi", "jensen_shannon", "chi_square"]
 CATEGORICAL = ["psi", "jensen_shannon", "chi_square"]

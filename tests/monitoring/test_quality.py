@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from modelsteward.monitoring.profile import profile_dataset
 from modelsteward.monitoring.quality import data_quality
+from modelsteward.profiles.dataset import profile_dataset
 
 
 def reference() -> pd.DataFrame:

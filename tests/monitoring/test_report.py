@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from modelsteward.monitoring.profile import profile_dataset
 from modelsteward.monitoring.report import build_report
 from modelsteward.monitoring.report.files import open_data
+from modelsteward.profiles.dataset import profile_dataset
 
 
 def data(n: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -306,7 +306,7 @@ import sys
 from datetime import datetime
 from tests.helpers import settings_for
 from modelsteward.context import Steward
-from modelsteward.monitoring.profile import profile_dataset
+from modelsteward.profiles.dataset import profile_dataset
 from modelsteward.monitoring.runner import run_due_monitors
 from pathlib import Path
 steward = Steward(settings_for(Path(sys.argv[1]), sys.argv[2] or None))

@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 from tests.helpers import admin_token_of, settings_for, skops_file, token_for
 
 from modelsteward.api.server import serve_in_thread
+from modelsteward.audit import signing
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, IntegrityFailure, PayloadTooLarge
-from modelsteward.governance import signing
-from modelsteward.governance.identity import SYSTEM, Principal, ensure_bootstrap_admin
+from modelsteward.identity.users import SYSTEM, Principal, ensure_bootstrap_admin
 from modelsteward.registry.bundle import export_version, import_bundle
 from modelsteward.registry.models import create_model, get_model
 from modelsteward.registry.specs import ModelSpec, VersionSpec

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.models import create_model, search_models, update_model
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from tests.helpers import settings_for, sklearn_spec, skops_file, token_for, upload, version_form
 
+from modelsteward.audit.chain import verify_chain
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput, NotFound
-from modelsteward.governance.audit import verify_chain
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.aliases import set_alias
 from modelsteward.registry.models import create_model, get_model, set_model_status
 from modelsteward.registry.specs import ModelSpec, VersionSpec
@@ -210,7 +210,7 @@ def test_upload_over_the_limit_is_refused_with_413(tmp_path: Path) -> None:
     from modelsteward.api.server import serve_in_thread
 
     small = Steward(settings_for(tmp_path / "h", STEWARD_MAX_UPLOAD_BYTES="1024"))
-    from modelsteward.governance.identity import ensure_bootstrap_admin
+    from modelsteward.identity.users import ensure_bootstrap_admin
 
     ensure_bootstrap_admin(small)
     with serve_in_thread(small) as url:

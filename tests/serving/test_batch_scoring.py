@@ -20,7 +20,7 @@ from tests.helpers import sklearn_spec, skops_file, training_frame
 from modelsteward.cli.main import main
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.loading import load_model
 from modelsteward.registry.models import create_model
 from modelsteward.registry.specs import ModelSpec, VersionSpec

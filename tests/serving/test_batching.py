@@ -25,7 +25,7 @@ from tests.serving.test_deployments import SCHEMA, deploy
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
-from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.identity.users import ensure_bootstrap_admin
 from modelsteward.serving.batching import Batcher, split
 
 PREDICT = "/api/v1/deployments/churn-production/predict"

@@ -141,7 +141,7 @@ def test_an_application_token_may_predict_but_not_deploy(
 def test_a_clean_shutdown_loses_no_prediction_record(tmp_path: Path) -> None:
     from tests.helpers import admin_token_of, settings_for
 
-    from modelsteward.governance.identity import ensure_bootstrap_admin
+    from modelsteward.identity.users import ensure_bootstrap_admin
 
     steward = Steward(settings_for(tmp_path / "home", STEWARD_LOG_FLUSH_SECONDS="3600"))
     ensure_bootstrap_admin(steward)

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.helpers import skops_file
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.models import create_model
 from modelsteward.registry.specs import ModelSpec, VersionSpec
 from modelsteward.registry.versions import register_version

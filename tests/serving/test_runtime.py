@@ -20,7 +20,7 @@ from tests.serving.test_deployments import ROW, SCHEMA, deploy
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
-from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.identity.users import ensure_bootstrap_admin
 from modelsteward.serving.runtime import LOADED_SIZE_FACTOR
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from tests.helpers import skops_file
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.models import create_model
 from modelsteward.registry.specs import ModelSpec, VersionSpec
 from modelsteward.registry.versions import register_version

@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import select
 from tests.helpers import settings_for, sklearn_spec, skops_file, upload, version_form
 
+from modelsteward.audit.chain import verify_chain
 from modelsteward.context import Steward
-from modelsteward.governance.audit import verify_chain
 from modelsteward.store.tables import Model, ModelVersion
 
 SECONDS = float(os.environ.get("STEWARD_RELIABILITY_SECONDS", "60"))
@@ -75,7 +75,7 @@ import sys
 from pathlib import Path
 from modelsteward.config import Settings
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.specs import VersionSpec
 from modelsteward.registry.versions import register_version
 
@@ -94,7 +94,7 @@ while True:
 def test_a_killed_registration_leaves_all_or_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     steward = Steward(settings_for(home))
-    from modelsteward.governance.identity import SYSTEM
+    from modelsteward.identity.users import SYSTEM
     from modelsteward.registry.models import create_model
     from modelsteward.registry.specs import ModelSpec
 

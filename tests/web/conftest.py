@@ -14,7 +14,7 @@ import pytest
 from tests.web.deploying import deploy
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.registry.aliases import set_alias
 from modelsteward.registry.models import create_model, set_model_status
 from modelsteward.registry.specs import ModelSpec, VersionSpec

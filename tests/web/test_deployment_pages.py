@@ -15,7 +15,7 @@ from tests.web.deploying import deploy, send_predictions, wait_for_revision
 from modelsteward.api.app import create_app
 from modelsteward.api.policy import Policy
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM, create_user, issue_token
+from modelsteward.identity.users import SYSTEM, create_user, issue_token
 from modelsteward.web.csrf import same_origin
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import pytest
 from tests.web.conftest import ADMIN, add_version
 
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM, create_user, issue_token
+from modelsteward.identity.users import SYSTEM, create_user, issue_token
 from modelsteward.registry.models import create_model
 from modelsteward.registry.specs import ModelSpec
 

@@ -13,9 +13,9 @@ from fastapi.routing import APIRoute
 
 from modelsteward.api.app import create_app
 from modelsteward.api.policy import SESSION_COOKIE, Policy, Public
+from modelsteward.audit.trail import list_events
 from modelsteward.context import Steward
-from modelsteward.governance.identity import SYSTEM, create_user, issue_token
-from modelsteward.governance.trail import list_events
+from modelsteward.identity.users import SYSTEM, create_user, issue_token
 from modelsteward.registry.models import create_model
 from modelsteward.registry.specs import ModelSpec
 

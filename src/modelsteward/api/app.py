@@ -31,7 +31,7 @@ from modelsteward.background import background_work
 from modelsteward.context import Steward
 from modelsteward.events.dispatcher import Dispatcher
 from modelsteward.events.metrics import EventCollector
-from modelsteward.governance.identity import ensure_bootstrap_admin
+from modelsteward.identity.users import ensure_bootstrap_admin
 from modelsteward.lifecycle.store import ensure_library
 from modelsteward.monitoring.prometheus import MonitorCollector
 from modelsteward.serving.service import Serving

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from modelsteward.context import Steward
 from modelsteward.errors import Forbidden
-from modelsteward.governance.identity import Principal, authenticate_token, cached_principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal, authenticate_token, cached_principal
 
 SESSION_COOKIE = "steward_session"
 

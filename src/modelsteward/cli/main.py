@@ -87,7 +87,7 @@ def server(
 
     from modelsteward.background import start_worker, stop_worker
     from modelsteward.context import Steward
-    from modelsteward.governance.identity import ensure_bootstrap_admin
+    from modelsteward.identity.users import ensure_bootstrap_admin
 
     steward = Steward()  # migrate once and create the admin token before workers start
     if ensure_bootstrap_admin(steward):

@@ -57,9 +57,9 @@ def report(
 ) -> None:
     """Write a self-contained HTML drift report (and JSON) comparing two data sets."""
     from modelsteward.monitoring.drift import DriftConfig
-    from modelsteward.monitoring.profile import DatasetProfile
     from modelsteward.monitoring.report import build_report
     from modelsteward.monitoring.report.files import open_data
+    from modelsteward.profiles.dataset import DatasetProfile
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise InvalidInput("--output must name an .html file")

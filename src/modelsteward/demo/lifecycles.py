@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict
-from modelsteward.governance.identity import SYSTEM, Principal, create_user, write_secret_file
+from modelsteward.identity.users import SYSTEM, Principal, create_user, write_secret_file
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.reading import version_lifecycle
 from modelsteward.lifecycle.rules import put_rules

@@ -24,7 +24,7 @@ from modelsteward.demo.lifecycles import (
     walk_regulated,
     walk_standard,
 )
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.monitoring.service import create_monitor, list_monitors, run_now
 from modelsteward.monitoring.windows import read_window
 from modelsteward.sdk.client import Client

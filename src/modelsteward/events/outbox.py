@@ -23,9 +23,9 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, select, text
 
+from modelsteward.audit.chain import canonical_json, is_plain_json
 from modelsteward.events.domain import DomainEvent
 from modelsteward.events.tables import OutboxEvent
-from modelsteward.governance.audit import canonical_json, is_plain_json
 from modelsteward.store.tables import as_utc
 
 CHANNEL = "steward_events"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from modelsteward.events.domain import DomainEvent
-from modelsteward.lifecycle.plugins import NamedRegistry
+from modelsteward.plugins import NamedRegistry
 
 if TYPE_CHECKING:
     from modelsteward.context import Steward

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, Forbidden, InvalidInput, NotFound, StewardError
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Role
+from modelsteward.identity.roles import Role
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle.effects import add_history, record_failure
 from modelsteward.lifecycle.gates import approvals_of
 from modelsteward.lifecycle.reading import get_task, instance_view

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Change, Steward
 from modelsteward.errors import Conflict, StewardError
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.actions.registry import Action, ActionContext, get_action
 from modelsteward.lifecycle.snapshot import Snapshot
 from modelsteward.lifecycle.spec import ApprovalGate, TransitionSpec

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from modelsteward.context import Steward
 from modelsteward.errors import StewardError
 from modelsteward.events.domain import DomainEvent
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.instances import start_instance
 from modelsteward.lifecycle.reading import get_task, instance_view, list_tasks, version_lifecycle

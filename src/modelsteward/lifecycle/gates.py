@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from modelsteward.audit.chain import canonical_json
 from modelsteward.context import Steward
 from modelsteward.errors import StewardError
-from modelsteward.governance.audit import canonical_json
 from modelsteward.lifecycle.checks.registry import CheckContext, CheckResult, get_check
 from modelsteward.lifecycle.snapshot import Snapshot
 from modelsteward.lifecycle.spec import ApprovalGate, CheckGate, TransitionSpec

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modelsteward.context import Steward
 from modelsteward.errors import NotFound
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.effects import (
     PendingAction,
     add_history,
@@ -36,7 +36,7 @@ from modelsteward.lifecycle.effects import (
 from modelsteward.lifecycle.rules import ModelFacts, pick_definition
 from modelsteward.lifecycle.snapshot import Snapshot
 from modelsteward.lifecycle.tables import LifecycleInstance
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.store.tables import Model, ModelVersion, utcnow
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import weakref
 from modelsteward.context import Steward
 from modelsteward.events.domain import DomainEvent
 from modelsteward.events.subscribers import Subscriber
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.engine import Triggers, on_event
 from modelsteward.lifecycle.instances import start_instance
 

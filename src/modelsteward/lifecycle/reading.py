@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput, NotFound
-from modelsteward.governance.identity import SYSTEM, Principal
-from modelsteward.governance.roles import Role
+from modelsteward.identity.roles import Role
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.instances import settle, start_instance
 from modelsteward.lifecycle.snapshot import Snapshot, load_snapshot, locate_instance
 from modelsteward.lifecycle.spec import ApprovalGate, CheckGate

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle.spec import LifecycleSpec
 from modelsteward.lifecycle.store import load_spec
 from modelsteward.lifecycle.tables import LifecycleDefinition, LifecycleRule

@@ -17,7 +17,7 @@ from modelsteward.errors import Conflict, NotFound
 from modelsteward.lifecycle.spec import LifecycleSpec, StateSpec
 from modelsteward.lifecycle.store import load_spec
 from modelsteward.lifecycle.tables import LifecycleDefinition, LifecycleInstance
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.store.tables import Model, ModelVersion
 
 _INSTANCES = cast(Table, LifecycleInstance.__table__)

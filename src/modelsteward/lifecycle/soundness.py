@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from modelsteward.errors import StewardError
-from modelsteward.governance.roles import Permission, Role, permissions_of
+from modelsteward.identity.roles import Permission, Role, permissions_of
 from modelsteward.lifecycle.actions.registry import get_action
 from modelsteward.lifecycle.checks.registry import get_check
 from modelsteward.lifecycle.spec import ApprovalGate, CheckGate, LifecycleSpec

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from modelsteward.audit.chain import canonical_json
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
-from modelsteward.governance.audit import canonical_json
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.definitions import parse_definition, validate_definition
 from modelsteward.lifecycle.library import library_text, load_library
 from modelsteward.lifecycle.spec import LifecycleSpec

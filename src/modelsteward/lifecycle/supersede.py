@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Change, Steward
 from modelsteward.errors import Conflict
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle.effects import PendingAction
 from modelsteward.lifecycle.snapshot import Snapshot, load_snapshot, lock_instance
 from modelsteward.lifecycle.tables import LifecycleProduction

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import StewardError
-from modelsteward.governance.identity import SYSTEM
+from modelsteward.identity.users import SYSTEM
 from modelsteward.lifecycle.effects import add_history, record_failure
 from modelsteward.lifecycle.snapshot import StaleInstance, load_snapshot
 from modelsteward.lifecycle.tables import LifecycleInstance, LifecycleTask, LifecycleTimer

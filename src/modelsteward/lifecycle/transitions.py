@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Change, Steward
 from modelsteward.errors import Conflict, InvalidInput, StewardError
-from modelsteward.governance.identity import SYSTEM, Principal
+from modelsteward.identity.users import SYSTEM, Principal
 from modelsteward.lifecycle.effects import (
     PendingAction,
     add_history,

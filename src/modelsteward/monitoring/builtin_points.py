@@ -14,9 +14,9 @@ import pyarrow as pa
 from modelsteward.monitoring.bands import Estimate, wilson
 from modelsteward.monitoring.drift import DriftResult
 from modelsteward.monitoring.performance import Point, judged
-from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.quality import data_quality
 from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, Bound, MonitorSpec
+from modelsteward.profiles.dataset import DatasetProfile
 
 
 def drift_points(result: DriftResult, segment: str = "") -> list[Point]:

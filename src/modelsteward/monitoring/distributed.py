@@ -29,7 +29,6 @@ from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.drift import DriftResult
 from modelsteward.monitoring.drift.compare import drift_from_state
 from modelsteward.monitoring.drift.window import WindowState
-from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.segments import MAX_SEGMENTS
 from modelsteward.monitoring.specs import DriftSpec
 from modelsteward.monitoring.window_facts import GroupFacts, columns_of, group_facts
@@ -39,6 +38,7 @@ from modelsteward.monitoring.window_scan import (
     scope_of,
     typed_batches,
 )
+from modelsteward.profiles.dataset import DatasetProfile
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_ROWS = 5_000_000

@@ -23,9 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelsteward.lifecycle.plugins import NamedRegistry
 from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.windows import PredictionWindow
+from modelsteward.plugins import NamedRegistry
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "modelsteward.kpis"

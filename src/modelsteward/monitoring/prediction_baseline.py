@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelsteward.monitoring.profile import profile_dataset
+from modelsteward.profiles.dataset import profile_dataset
 from modelsteward.serving.scoring import answering
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelsteward.monitoring import columns as read
 from modelsteward.monitoring.drift.window import CurrentColumn, WindowState, summarise_batches
-from modelsteward.monitoring.profile import ColumnProfile, DatasetProfile, profile_dataset
+from modelsteward.profiles import columns as read
+from modelsteward.profiles.dataset import ColumnProfile, DatasetProfile, profile_dataset
 
 MISSING_RISE = 0.05  # missing rate more than 5 points above the reference's
 OUT_OF_RANGE_RATE = 0.01

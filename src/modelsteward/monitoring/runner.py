@@ -28,7 +28,6 @@ from modelsteward.monitoring.performance import (
     judged,
     window_performance,
 )
-from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
 from modelsteward.monitoring.resources import resource_usage
 from modelsteward.monitoring.segments import dominant_version, segments
 from modelsteward.monitoring.specs import (
@@ -41,6 +40,7 @@ from modelsteward.monitoring.specs import (
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.monitoring.views import RunResult
 from modelsteward.monitoring.windows import PredictionWindow, read_window
+from modelsteward.profiles.dataset import DatasetProfile, profile_dataset
 from modelsteward.store.tables import Deployment, ModelVersion, as_utc
 
 __all__ = [  # older import sites read these from here

@@ -20,7 +20,7 @@ from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.specs import parse_spec, with_changes
 from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
 from modelsteward.monitoring.views import MonitorView, PointView, RunResult
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.store.tables import Deployment
 
 MAX_POINTS = 50_000

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from fsspec.implementations.local import LocalFileSystem
 
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.serving.labels import LabelStore
 from modelsteward.serving.predlog import FILE_SCHEMA, duckdb_connection, hour_of, part_files
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, NotFound
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
+from modelsteward.names import check_alias
 from modelsteward.registry.models import find_model
-from modelsteward.registry.names import check_alias
 from modelsteward.registry.versions import resolve_version
 from modelsteward.registry.views import AliasChangeView
 from modelsteward.store.tables import Alias, AliasChange, ModelVersion

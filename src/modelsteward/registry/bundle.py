@@ -29,6 +29,8 @@ from typing import IO, Any, BinaryIO, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 
+from modelsteward.audit import signing
+from modelsteward.audit.chain import canonical_json
 from modelsteward.config import Settings
 from modelsteward.context import Steward
 from modelsteward.errors import (
@@ -38,9 +40,7 @@ from modelsteward.errors import (
     PayloadTooLarge,
     UntrustedArtifact,
 )
-from modelsteward.governance import signing
-from modelsteward.governance.audit import canonical_json
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.registry.bundle_tar import (
     MANIFEST,
     SIGNATURE,

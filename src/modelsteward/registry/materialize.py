@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from modelsteward.errors import InvalidInput
-from modelsteward.registry.names import check_relative_file_name
+from modelsteward.names import check_relative_file_name
 from modelsteward.store.artifacts import ArtifactStore
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelsteward.errors import InvalidInput
+from modelsteward.names import check_relative_file_name
 from modelsteward.registry.flavors.base import get_flavor
 from modelsteward.registry.mlflow_env import read_dependencies, read_yaml
-from modelsteward.registry.names import check_relative_file_name
 from modelsteward.registry.specs import SchemaSpec
 
 MAX_FILES = 255

@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
-from modelsteward.governance.identity import Principal
-from modelsteward.registry.names import check_name
+from modelsteward.identity.users import Principal
+from modelsteward.names import check_name
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 from modelsteward.registry.views import MODEL_COLUMNS, ModelView, Page
 from modelsteward.store.tables import Alias, Model, ModelTag, ModelVersion

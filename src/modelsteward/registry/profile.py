@@ -1,6 +1,6 @@
 """The training-data profile stored with a version, so monitoring never re-reads the data.
 
-It is ``modelsteward.monitoring.profile.DatasetProfile.to_dict()``: per numeric column
+It is ``modelsteward.profiles.dataset.DatasetProfile.to_dict()``: per numeric column
 counts, moments, summary quantiles, a quantile sketch and a histogram; per categorical
 column its most frequent values. The sketch is as fine as the stored document's size
 limit allows (up to 500 bins per column), so wide tables still fit.
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from modelsteward.monitoring.profile import CATEGORY_CAP, SKETCH_BINS, profile_dataset
+from modelsteward.profiles.dataset import CATEGORY_CAP, SKETCH_BINS, profile_dataset
 
 DOCUMENT_BUDGET = 200 * 1024  # bytes of JSON, under the registry's 256 KiB document limit
 BYTES_PER_SKETCH_BIN = 60  # an edge, a count and a running sum, as JSON text

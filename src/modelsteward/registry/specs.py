@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelsteward.registry.names import check_name, check_relative_file_name, fully_unquoted
+from modelsteward.names import check_name, check_relative_file_name, fully_unquoted
 
 MAX_DOC_BYTES = 256 * 1024
 MAX_DOC_DEPTH = 32

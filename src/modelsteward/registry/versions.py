@@ -22,15 +22,15 @@ from typing import Any, cast
 from sqlalchemy import Connection, Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from modelsteward.audit.chain import canonical_json
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, UntrustedArtifact
-from modelsteward.governance.audit import canonical_json
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
+from modelsteward.names import check_name
 from modelsteward.registry.flavors.base import Flavor, get_flavor, is_self_contained
 from modelsteward.registry.materialize import main_model_file, materialize
 from modelsteward.registry.models import find_model
-from modelsteward.registry.names import check_name
 from modelsteward.registry.specs import VersionSpec
 from modelsteward.registry.views import VERSION_COLUMNS, VersionView
 from modelsteward.store.artifacts import StoredBlob

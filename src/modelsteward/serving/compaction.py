@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import IntegrityFailure
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.serving.hoursort import sorted_batches
 from modelsteward.serving.logclaim import CLAIM_NAME, claim_folder
 from modelsteward.serving.partfiles import (

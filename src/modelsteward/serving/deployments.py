@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Change, Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, UntrustedArtifact
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
+from modelsteward.names import check_name
 from modelsteward.registry.flavors.base import get_flavor
 from modelsteward.registry.models import find_model
-from modelsteward.registry.names import check_name
 from modelsteward.registry.versions import resolve_version
 from modelsteward.serving.plan import Route, plan_routes, retarget_traffic, strategy_of
 from modelsteward.serving.views import DeploymentView, RevisionView, ServedRoutes, StepView

@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from modelsteward.errors import InvalidInput, PayloadTooLarge
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.serving.predlog import (
     READ_SCHEMA,
     TIMESTAMP,

@@ -27,7 +27,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.config import PART_CODECS
 from modelsteward.errors import InvalidInput, Unavailable
-from modelsteward.registry.names import check_name
+from modelsteward.names import check_name
 from modelsteward.serving.logrows import Rows, encode, text_column
 from modelsteward.serving.partfiles import part_files, write_parquet_atomically
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from modelsteward.audit.chain import verify_chain
 from modelsteward.context import Steward
-from modelsteward.governance.audit import verify_chain
 from modelsteward.store.artifacts import ArtifactStore
 from modelsteward.store.tables import Blob, Model, ModelVersion
 

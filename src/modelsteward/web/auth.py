@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from modelsteward.api.policy import PUBLIC, SESSION_COOKIE, steward_of
 from modelsteward.context import Steward
 from modelsteward.errors import Unauthorized
-from modelsteward.governance.identity import (
+from modelsteward.identity.users import (
     authenticate_password,
     authenticate_token,
     issue_token,

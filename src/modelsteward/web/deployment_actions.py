@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 
 from modelsteward.api.policy import page, steward_of
 from modelsteward.errors import Conflict, InvalidInput, NotFound
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.serving.deployments import request_rollback, request_traffic
 from modelsteward.serving.views import RevisionView
 from modelsteward.web.csrf import same_origin

@@ -20,8 +20,8 @@ from starlette.responses import RedirectResponse, Response
 
 from modelsteward.api.policy import page, steward_of
 from modelsteward.context import Steward
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.serving.deployments import get_deployment, list_deployments
 from modelsteward.serving.predlog import PredictionLog
 from modelsteward.serving.views import DeploymentView, RevisionView

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from modelsteward.api.policy import SESSION_COOKIE, steward_of
 from modelsteward.errors import StewardError, Unauthorized
-from modelsteward.governance.identity import authenticate_token
+from modelsteward.identity.users import authenticate_token
 from modelsteward.web.rendering import SECURITY_HEADERS, is_htmx, render
 
 Handler = Callable[[Request, Exception], Awaitable[Response] | Response]

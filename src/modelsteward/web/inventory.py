@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from modelsteward.api.policy import page, steward_of
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.registry.models import search_models
 from modelsteward.registry.specs import RISK_TIERS
 from modelsteward.registry.views import Page

@@ -22,8 +22,8 @@ from starlette.responses import RedirectResponse, Response
 from modelsteward.api.policy import page, steward_of
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput, NotFound, StewardError
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle.reading import version_lifecycle
 from modelsteward.lifecycle.spec import LifecycleSpec
 from modelsteward.lifecycle.store import get_definition, list_definitions, load_spec

@@ -14,11 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from modelsteward.api.policy import page, steward_of
+from modelsteward.audit.trail import list_events
 from modelsteward.context import Steward
 from modelsteward.errors import NotFound
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
-from modelsteward.governance.trail import list_events
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.registry.aliases import alias_history
 from modelsteward.registry.models import get_model
 from modelsteward.registry.versions import get_version, list_versions

@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 
 from modelsteward.api.policy import page, steward_of
 from modelsteward.context import Steward
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.monitoring.overview import feature_drift, overview
 from modelsteward.monitoring.report.svg import overlay
 from modelsteward.monitoring.service import list_monitors, run_now

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from modelsteward import __version__
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

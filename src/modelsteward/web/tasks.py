@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 
 from modelsteward.api.policy import page, steward_of
 from modelsteward.errors import StewardError
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.reading import TASK_STATUSES, get_task, list_tasks
 from modelsteward.web.csrf import same_origin

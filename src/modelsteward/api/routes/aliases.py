@@ -12,8 +12,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.policy import allow, steward_of
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.registry import aliases
 from modelsteward.registry.views import AliasChangeView
 

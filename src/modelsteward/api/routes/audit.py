@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from modelsteward.api.policy import allow, steward_of
-from modelsteward.governance import trail
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.audit import trail
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

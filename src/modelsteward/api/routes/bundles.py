@@ -19,10 +19,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.policy import allow, steward_of
+from modelsteward.audit import signing
 from modelsteward.errors import BadRequest, PayloadTooLarge
-from modelsteward.governance import signing
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.registry import bundle
 from modelsteward.registry.views import VersionView
 

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.errors import NotFound
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.serving import deployments as service
 from modelsteward.serving.views import DeploymentView, RevisionView
 

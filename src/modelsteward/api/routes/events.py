@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.events import service
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from modelsteward.api.errors import request_id, with_retry_after
 from modelsteward.api.policy import PUBLIC, allow
 from modelsteward.errors import BadRequest, StewardError
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.serving import codec
 from modelsteward.serving.predict import Decoder, Prediction, Predictor, as_rows
 from modelsteward.serving.runtime import ServingRuntime

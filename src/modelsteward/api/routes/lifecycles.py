@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.errors import BadRequest, PayloadTooLarge
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle import reading, rules, store, transitions
 from modelsteward.lifecycle.views import (
     DefinitionSummary,

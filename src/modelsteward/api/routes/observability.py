@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from modelsteward.api.policy import allow
 from modelsteward.api.routes.inference import json_body
 from modelsteward.errors import BadRequest
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.serving.deployments import get_deployment
 
 router = APIRouter(tags=["observability"])

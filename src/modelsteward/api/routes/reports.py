@@ -22,8 +22,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.errors import BadRequest, InvalidInput, PayloadTooLarge
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.monitoring.report.build import Report
 from modelsteward.monitoring.report.uploads import Upload, report_from_uploads
 from modelsteward.store.artifacts import CHUNK

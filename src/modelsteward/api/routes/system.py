@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from modelsteward import __version__
 from modelsteward.api.policy import PUBLIC, allow, steward_of
-from modelsteward.governance.identity import Principal
+from modelsteward.identity.users import Principal
 from modelsteward.registry.flavors.base import available_flavors
 
 router = APIRouter(prefix="/api/v1", tags=["system"])

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.policy import allow, steward_of
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.lifecycle import approvals, reading
 from modelsteward.lifecycle.views import DecisionOutcome, DecisionRequest, TaskView
 

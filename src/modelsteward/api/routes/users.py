@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from modelsteward.api.policy import allow, steward_of
-from modelsteward.governance import identity
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity import users
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -29,21 +29,21 @@ class NewToken(BaseModel):
 
 @router.get("")
 def list_users(request: Request, who: Admin) -> list[dict[str, str]]:
-    return identity.list_users(steward_of(request))
+    return users.list_users(steward_of(request))
 
 
 @router.post("", status_code=201)
 def create_user(body: NewUser, request: Request, who: Admin) -> dict[str, str]:
-    return identity.create_user(steward_of(request), who, body.name, body.role, body.password)
+    return users.create_user(steward_of(request), who, body.name, body.role, body.password)
 
 
 @router.post("/{name}/tokens", status_code=201)
 def issue_token(name: str, body: NewToken, request: Request, who: Admin) -> dict[str, str]:
     """The token is shown once; only its hash is stored."""
-    token = identity.issue_token(steward_of(request), who, name, body.name)
+    token = users.issue_token(steward_of(request), who, name, body.name)
     return {"user": name, "token": token}
 
 
 @router.delete("/{name}/tokens")
 def revoke_tokens(name: str, request: Request, who: Admin) -> dict[str, int]:
-    return {"revoked": identity.revoke_tokens(steward_of(request), who, name)}
+    return {"revoked": users.revoke_tokens(steward_of(request), who, name)}

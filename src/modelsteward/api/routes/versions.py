@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.context import Steward
 from modelsteward.errors import BadRequest, InvalidInput, NotFound, StewardError
-from modelsteward.governance.identity import Principal
-from modelsteward.governance.roles import Permission
+from modelsteward.identity.roles import Permission
+from modelsteward.identity.users import Principal
 from modelsteward.registry import versions as registry
 from modelsteward.registry.specs import VersionSpec, json_depth
 from modelsteward.registry.views import VersionView

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from modelsteward.context import Change, Steward
-from modelsteward.governance.identity import Principal
-from modelsteward.lifecycle.plugins import NamedRegistry, validate_params
+from modelsteward.identity.users import Principal
+from modelsteward.plugins import NamedRegistry, validate_params
 
 ENTRY_POINT_GROUP = "modelsteward.lifecycle_actions"
 Runs = Literal["in_transaction", "after_commit"]

@@ -2,8 +2,8 @@
 
 A check is found by its stable name. Built-ins ship through the ``modelsteward.checks``
 entry point group, the same door as third-party packages; code running in the
-process (monitoring's ``drift_below_threshold``, a user's own Python check) adds
-checks with ``register_check``. Definitions name checks; they never name code.
+process (a user's own Python check) adds checks with ``register_check``.
+Definitions name checks; they never name code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from modelsteward.context import Steward
-from modelsteward.lifecycle.plugins import NamedRegistry, validate_params
+from modelsteward.plugins import NamedRegistry, validate_params
 from modelsteward.registry.views import ModelView, VersionView
 
 ENTRY_POINT_GROUP = "modelsteward.checks"

@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring import columns as read
 from modelsteward.monitoring.drift.base import DriftMethod, Score
 from modelsteward.monitoring.drift.config import DriftConfig
 from modelsteward.monitoring.drift.registry import METHODS
@@ -29,7 +28,8 @@ from modelsteward.monitoring.drift.window import (
     state_from_profile,
     summarise_batches,
 )
-from modelsteward.monitoring.profile import (
+from modelsteward.profiles import columns as read
+from modelsteward.profiles.dataset import (
     ColumnProfile,
     DatasetProfile,
     profile_categorical,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from modelsteward.monitoring.profile import ColumnProfile
+from modelsteward.profiles.dataset import ColumnProfile
 
 SCIPY_EXACT_KS_ROWS = 10_000  # up to this size SciPy's own (exact) KS p-value is used
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from modelsteward.monitoring import columns as read
 from modelsteward.monitoring.drift.samples import WindowSummary
-from modelsteward.monitoring.profile import ColumnProfile, DatasetProfile
+from modelsteward.profiles import columns as read
+from modelsteward.profiles.dataset import ColumnProfile, DatasetProfile
 
 
 @dataclass

@@ -17,13 +17,13 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from modelsteward.monitoring import columns as read
 from modelsteward.monitoring.drift import DriftConfig, DriftResult
 from modelsteward.monitoring.drift.compare import drift_from_state, exact_pass
 from modelsteward.monitoring.drift.window import WindowState, summarise_batches
-from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.quality import QualityResult, duplicate_rows, quality_from_state
 from modelsteward.monitoring.report.distributions import FeatureDistribution, distribution
+from modelsteward.profiles import columns as read
+from modelsteward.profiles.dataset import DatasetProfile
 
 Progress = Callable[[str], None]
 

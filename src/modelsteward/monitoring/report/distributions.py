@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from modelsteward.monitoring.drift.window import CurrentColumn
-from modelsteward.monitoring.profile import ColumnProfile
+from modelsteward.profiles.dataset import ColumnProfile
 
 GRID_BINS = 30
 TOP_CATEGORIES = 15

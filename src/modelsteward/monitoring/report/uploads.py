@@ -20,9 +20,9 @@ import pyarrow as pa
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput, NotFound
 from modelsteward.monitoring.drift import DriftConfig
-from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.report.build import Report, build_report
 from modelsteward.monitoring.report.files import ParquetColumns, open_data
+from modelsteward.profiles.dataset import DatasetProfile
 from modelsteward.registry import versions as registry
 from modelsteward.registry.models import get_model
 from modelsteward.registry.views import VersionView

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from modelsteward.audit.chain import ChainReport, verify_chain
 from modelsteward.context import Steward
-from modelsteward.governance.audit import ChainReport, verify_chain
 from modelsteward.store.tables import AuditEvent, as_utc
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from modelsteward.config import Settings
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
-from modelsteward.governance.identity import Principal
-from modelsteward.registry.names import check_name
+from modelsteward.identity.users import Principal
+from modelsteward.names import check_name
 from modelsteward.store.tables import TrustedKey
 
 KEY_PREFIX = "ed25519:"

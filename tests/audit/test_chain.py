@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import text
 from tests.helpers import recorded
 
+from modelsteward.audit import chain as audit
+from modelsteward.audit.chain import is_plain_json, verify_chain
+from modelsteward.audit.trail import list_events
 from modelsteward.context import Steward
 from modelsteward.events.catalogue import UndeclaredEvent
-from modelsteward.governance import audit
-from modelsteward.governance.audit import is_plain_json, verify_chain
-from modelsteward.governance.identity import SYSTEM
-from modelsteward.governance.trail import list_events
+from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.models import create_model, update_model
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 

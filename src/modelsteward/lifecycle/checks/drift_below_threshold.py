@@ -6,6 +6,8 @@ monitor below the share at which that monitor calls data set drift? Params:
 ``max_share`` (a ceiling of your own instead of each monitor's threshold) and
 ``monitors`` (limit to these monitor types; default both drift families). A version
 with no drift measured yet fails: a gate never passes on a number nobody measured.
+It lives with the other checks because the life cycle may read monitoring's points,
+while monitoring never imports the life cycle.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from modelsteward.governance.roles import Permission, Role, permissions_of
-from modelsteward.registry.names import check_name
+from modelsteward.identity.roles import Permission, Role, permissions_of
+from modelsteward.names import check_name
 from modelsteward.store.tables import Token, User
 
 TOKEN_PREFIX = "stw_"

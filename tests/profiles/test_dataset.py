@@ -11,8 +11,7 @@ import pytest
 
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.drift import DriftConfig, compare
-from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
-from modelsteward.registry.profile import profile_dataframe
+from modelsteward.profiles.dataset import DatasetProfile, profile_dataset
 
 
 def sample(n: int = 10_000, seed: int = 0) -> pd.DataFrame:
@@ -81,20 +80,6 @@ def test_categories_beyond_the_cap_are_summed_in_other() -> None:
 def test_unknown_columns_are_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="no such columns"):
         profile_dataset(sample(), columns=["nope"])
-
-
-def test_registry_profile_is_the_new_shape_and_fits_the_document_limit() -> None:
-    rng = np.random.default_rng(1)
-    wide = pd.DataFrame({f"x{i}": rng.normal(size=50_000) for i in range(60)})
-    for i in range(20):
-        wide[f"c{i}"] = rng.choice([f"v{j}" for j in range(3000)], size=50_000)
-    stored = profile_dataframe(wide)
-    assert stored["format"] == "modelsteward.profile/2"
-    assert len(json.dumps(stored)) < 256 * 1024
-    assert stored["columns"]["x0"]["quantiles"]["0.5"] == pytest.approx(
-        np.median(wide.x0), abs=0.05
-    )
-    assert DatasetProfile.from_dict(stored).columns["c3"].other > 0
 
 
 def old_shape() -> dict:

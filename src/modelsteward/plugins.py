@@ -1,4 +1,7 @@
-"""One registry shape for the named plugins life cycles use: checks and actions.
+"""One registry shape for named plugins: life cycle checks and actions, KPI functions.
+
+Foundation, not a service: every service that takes plugins by name uses it, so none
+has to import another to get the shape.
 
 Built-ins ship through a Python entry point group, the same door as third-party
 packages; code in the process adds more by name. A plugin that fails to load is
@@ -42,7 +45,7 @@ def validate_params(model: type[BaseModel], params: Mapping[str, Any], what: str
 
 
 class NamedRegistry(Generic[T]):
-    """Plugins of one ``kind`` (``check``, ``action``) found by name."""
+    """Plugins of one ``kind`` (``check``, ``action``, ``kpi``) found by name."""
 
     def __init__(self, group: str, kind: str, cls: type[T]) -> None:
         self.group, self.kind, self.cls = group, kind, cls

@@ -10,7 +10,7 @@ from tests.helpers import settings_for, token_for
 
 from modelsteward.context import Steward
 from modelsteward.errors import Unauthorized
-from modelsteward.governance.identity import (
+from modelsteward.identity.users import (
     SYSTEM,
     Principal,
     RecentTokens,

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring import columns as read
+from modelsteward.profiles import columns as read
 
 FORMAT = "modelsteward.profile/2"
 SKETCH_BINS = 500
