@@ -15,6 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from modelsteward.config import Settings
 from modelsteward.context import Steward
 from modelsteward.governance.identity import SYSTEM, create_user, issue_token
+from modelsteward.lifecycle.rules import put_rules
+from modelsteward.lifecycle.store import ensure_library
 
 
 def training_frame(rows: int = 80, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -64,3 +66,15 @@ def token_for(instance: Steward, role: str, name: str | None = None) -> str:
     user = name or f"{role.replace('-', '')}{uuid.uuid4().hex[:6]}"
     create_user(instance, SYSTEM, user, role)
     return issue_token(instance, SYSTEM, user, "test")
+
+
+def follow_no_lifecycle(instance: Steward) -> Steward:
+    """Install the library without assignment rules, so models follow no life cycle.
+
+    For tests of serving and monitoring themselves: with no life cycle, nothing gates a
+    deployment (``tests/serving/test_admission.py`` tests the gate). A server started
+    afterwards finds the library installed and adds no default rule.
+    """
+    ensure_library(instance)
+    put_rules(instance, SYSTEM, [])
+    return instance
