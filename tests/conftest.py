@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from tests.helpers import admin_token_of, settings_for
+from tests.helpers import admin_token_of, follow_no_lifecycle, settings_for
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
@@ -76,6 +76,14 @@ def any_steward(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stew
     ensure_bootstrap_admin(instance)
     yield instance
     instance.close()
+
+
+@pytest.fixture
+def ungoverned(request: pytest.FixtureRequest) -> Steward:
+    """The test's ``steward`` (or ``any_steward``) whose models follow no life cycle, so
+    deployments are not gated: for tests of serving and monitoring themselves."""
+    name = "any_steward" if "any_steward" in request.fixturenames else "steward"
+    return follow_no_lifecycle(request.getfixturevalue(name))
 
 
 @pytest.fixture

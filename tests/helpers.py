@@ -20,6 +20,8 @@ from modelsteward.events import outbox
 from modelsteward.events.dispatcher import Dispatcher
 from modelsteward.events.domain import DomainEvent
 from modelsteward.identity.users import SYSTEM, create_user, issue_token
+from modelsteward.lifecycle.rules import put_rules
+from modelsteward.lifecycle.store import ensure_library
 
 
 def training_frame(rows: int = 80, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -98,3 +100,15 @@ def wait_delivered(api: httpx.Client) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the server's subscribers did not catch up")
+
+
+def follow_no_lifecycle(instance: Steward) -> Steward:
+    """Install the library without assignment rules, so models follow no life cycle.
+
+    For tests of serving and monitoring themselves: with no life cycle, nothing gates a
+    deployment (``tests/serving/test_admission.py`` tests the gate). A server started
+    afterwards finds the library installed and adds no default rule.
+    """
+    ensure_library(instance)
+    put_rules(instance, SYSTEM, [])
+    return instance

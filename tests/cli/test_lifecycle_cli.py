@@ -89,6 +89,24 @@ def test_a_version_is_moved_and_approved_from_the_command_line(
     assert "approved" in steward_cli("tasks", "--status", "approved", env=rita).stdout
 
 
+def test_a_blocked_move_exits_non_zero_and_says_which_gate_failed(
+    gated: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    model = skops_file(tmp_path / "weak")
+    registered = steward_cli(
+        "models", "register", "churn", "--file", str(model), "--flavor", "sklearn",
+        "--metric", "auc=0.5", env=env,
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    blocked = steward_cli("lifecycle", "move", "churn:2", "check", env=env)
+    assert blocked.returncode == 5, (blocked.stdout, blocked.stderr)
+    assert "churn v2: check blocked (state draft)" in blocked.stdout
+    assert len(blocked.stderr.strip().splitlines()) == 1
+    assert "check of churn v2 is blocked" in blocked.stderr and "auc" in blocked.stderr
+    as_json = steward_cli("lifecycle", "move", "churn:2", "check", "--json", env=env)
+    assert as_json.returncode == 5 and json.loads(as_json.stdout)["outcome"] == "blocked"
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -10,6 +10,9 @@ import pytest
 from tests.cli.test_cli import steward_cli
 from tests.helpers import skops_file
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 
 @pytest.fixture
 def served(env: dict[str, str], tmp_path: Path) -> dict[str, str]:

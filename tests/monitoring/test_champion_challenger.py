@@ -32,6 +32,9 @@ from modelsteward.sdk.client import Client
 from modelsteward.serving.labels import LabelStore
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 N = 400
 
 

@@ -41,6 +41,9 @@ from modelsteward.monitoring.views import RunResult
 from modelsteward.serving.labels import LabelStore
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 WEIGHTS, BIAS = np.array([2.0, -1.0]), 0.2
 
 

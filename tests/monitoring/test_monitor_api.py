@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from tests.helpers import token_for
 from tests.monitoring.test_runner import (  # noqa: F401 (fixtures)
     DEPLOYMENT,
@@ -12,6 +13,9 @@ from tests.monitoring.test_runner import (  # noqa: F401 (fixtures)
     any_deployed,
     deployed,
 )
+
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
 
 
 def as_role(d: Deployed, role: str) -> httpx.Client:

@@ -40,6 +40,9 @@ from modelsteward.registry.specs import MAX_DOC_BYTES, TrainingDataRef
 from modelsteward.sdk.client import Client, _training_data_ref
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 MODEL = "sensor"
 DEPLOYMENT = "sensor-production"
 SPEC = MultivariateDriftSpec()

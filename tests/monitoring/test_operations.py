@@ -12,6 +12,9 @@ from tests.monitoring.test_runner import Deployed, deployed  # noqa: F401 (fixtu
 from modelsteward.monitoring.operations import operations
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 

@@ -13,11 +13,15 @@ import uuid
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from tests.monitoring.test_multivariate import sensors, serve
 
 from modelsteward.context import Steward
 from modelsteward.monitoring.families.outliers import OutliersSpec, judge
 from modelsteward.monitoring.multivariate import fit_baseline
+
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
 
 SPEC = OutliersSpec()
 

@@ -16,6 +16,9 @@ from modelsteward.monitoring.runner import run_monitor
 from modelsteward.registry.loading import load_model
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 RNG = np.random.default_rng(42)
 N = 2_000
 TRUE = RNG.integers(0, 2, N)

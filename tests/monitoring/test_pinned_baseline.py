@@ -4,8 +4,12 @@ clearing it goes back to the version's training data. Both are audited."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from tests.helpers import token_for
 from tests.monitoring.test_runner import Deployed, by_series, deployed  # noqa: F401 (fixture)
+
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
 
 SHIFT = 40  # incomes far above the training data's
 

@@ -32,6 +32,9 @@ from modelsteward.sdk.client import Client
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 from modelsteward.store.tables import Deployment, Environment, Model
 
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 DEPLOYMENT = "churn-production"
 
 

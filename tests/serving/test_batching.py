@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from tests.helpers import (
     admin_token_of,
     fitted_model,
+    follow_no_lifecycle,
     settings_for,
     sklearn_spec,
     skops_file,
@@ -27,6 +29,9 @@ from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
 from modelsteward.identity.users import ensure_bootstrap_admin
 from modelsteward.serving.batching import Batcher, split
+
+# Serving is tested on its own here: models follow no life cycle (see test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
 
 PREDICT = "/api/v1/deployments/churn-production/predict"
 # A model this cheap is otherwise answered on the event loop, one request after another,
@@ -45,7 +50,7 @@ class RowCounter:
 @contextmanager
 def server_with(tmp_path: Path, **env: str) -> Iterator[httpx.Client]:
     """A live server whose settings come from ``env``, and an admin client for it."""
-    steward = Steward(settings_for(tmp_path / "home", **env))
+    steward = follow_no_lifecycle(Steward(settings_for(tmp_path / "home", **env)))
     ensure_bootstrap_admin(steward)
     try:
         with serve_in_thread(steward) as url:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.helpers import upload, version_form
 from tests.serving.test_batching import PREDICT, server_with
 from tests.serving.test_deployments import SCHEMA, deploy
@@ -13,6 +14,9 @@ from tests.serving.test_deployments import SCHEMA, deploy
 from modelsteward.serving.costs import MIN_CALLS, PredictCosts
 
 # Answers, for every row, the name of the thread its predict call ran on.
+# Serving is tested on its own here: models follow no life cycle (see test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 THREAD_NAMER = """
 import threading
 import time

@@ -15,6 +15,9 @@ from tests.helpers import sklearn_spec, skops_file, upload, version_form, wait_d
 from modelsteward.context import Steward
 from modelsteward.serving import deployments
 
+# Serving is tested on its own here: models follow no life cycle (see test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 ROW = {"age": 40, "income": 55.0}
 SCHEMA = {
     "columns": [

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.helpers import (
     fitted_model,
+    follow_no_lifecycle,
     sklearn_spec,
     skops_file,
     training_frame,
@@ -22,6 +23,9 @@ from tests.serving.test_deployments import ROW, SCHEMA, deploy, wait_for
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
 from modelsteward.serving.predlog import PredictionLog
+
+# Serving is tested on its own here: models follow no life cycle (see test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
 
 PREDICT = "/api/v1/deployments/churn-production/predict"
 
@@ -143,7 +147,9 @@ def test_a_clean_shutdown_loses_no_prediction_record(tmp_path: Path) -> None:
 
     from modelsteward.identity.users import ensure_bootstrap_admin
 
-    steward = Steward(settings_for(tmp_path / "home", STEWARD_LOG_FLUSH_SECONDS="3600"))
+    steward = follow_no_lifecycle(
+        Steward(settings_for(tmp_path / "home", STEWARD_LOG_FLUSH_SECONDS="3600"))
+    )
     ensure_bootstrap_admin(steward)
     with (
         serve_in_thread(steward) as url,

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from tests.helpers import (
     admin_token_of,
+    follow_no_lifecycle,
     settings_for,
     sklearn_spec,
     skops_file,
@@ -34,7 +35,9 @@ def client_for(steward: Steward) -> Iterator[httpx.Client]:
 
 
 def lazy_steward(tmp_path: Path, **env: str) -> Steward:
-    steward = Steward(settings_for(tmp_path / "home", STEWARD_LAZY_LOADING="on", **env))
+    steward = follow_no_lifecycle(
+        Steward(settings_for(tmp_path / "home", STEWARD_LAZY_LOADING="on", **env))
+    )
     ensure_bootstrap_admin(steward)
     return steward
 
@@ -145,7 +148,7 @@ def test_versions_in_recent_use_are_kept_even_over_the_bound(tmp_path: Path) -> 
 
 
 def test_without_lazy_loading_every_applied_deployment_is_loaded(tmp_path: Path) -> None:
-    steward = Steward(settings_for(tmp_path / "home"))
+    steward = follow_no_lifecycle(Steward(settings_for(tmp_path / "home")))
     ensure_bootstrap_admin(steward)
     try:
         with client_for(steward) as first_worker:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.datasets import load_iris
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -28,6 +29,9 @@ from modelsteward.monitoring.service import list_monitors, run_now
 from modelsteward.sdk.client import Client
 from modelsteward.serving.predlog import PredictionLog
 from modelsteward.serving.scoring import ClassifierAnswer, answering
+
+# Serving is tested on its own here: models follow no life cycle (see test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
 
 
 def serve(api: httpx.Client, steward: Steward, model: Any, name: str, frame: pd.DataFrame) -> str:

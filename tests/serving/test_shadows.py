@@ -21,6 +21,9 @@ from modelsteward.context import Steward
 from modelsteward.serving.predlog import PredictionLog
 from modelsteward.serving.shadows import Answer, Mirrored, ShadowMirror
 
+# Serving is tested on its own here: models follow no life cycle (see test_admission.py).
+pytestmark = pytest.mark.usefixtures("ungoverned")
+
 
 @dataclass
 class Loaded:

@@ -11,16 +11,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.helpers import sklearn_spec, skops_file, upload, version_form
+from tests.helpers import (
+    follow_no_lifecycle,
+    settings_for,
+    sklearn_spec,
+    skops_file,
+    upload,
+    version_form,
+)
 from tests.serving.test_deployments import SCHEMA, wait_for
 
 from modelsteward.api.server import free_port
+from modelsteward.context import Steward
 
 READY = "/v2/models/churn-production/ready"
 
 
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    follow_no_lifecycle(Steward(settings_for(tmp_path / "home"))).close()
     port = free_port()
     env = {**os.environ, "STEWARD_HOME": str(tmp_path / "home")}
     server = subprocess.Popen(

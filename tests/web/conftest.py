@@ -291,8 +291,11 @@ class Deployed:
 
 
 @pytest.fixture
-def deployed(api: httpx.Client, seeded: Inventory) -> Deployed:
-    """credit-risk v2 in production (r1), then v3 as a 20% canary (r2); fraud-detector in staging."""
+def deployed(ungoverned: Steward, api: httpx.Client, seeded: Inventory) -> Deployed:
+    """credit-risk v2 in production (r1), then v3 as a 20% canary (r2); fraud-detector in staging.
+
+    The models follow no life cycle (``ungoverned``), so nothing gates these deployments.
+    """
     names = Deployed()
     assert deploy(api, names.model, 2, "production")["status"] == "applied"
     assert deploy(api, names.model, 3, "production", strategy="canary", traffic=20)["status"] == (

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
     from tests.web.conftest import Inventory
 
-pytestmark = pytest.mark.browser
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ungoverned")]
 
 PRODUCTION = "credit-risk-production"
 STAGING = "credit-risk-staging"

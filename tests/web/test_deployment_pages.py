@@ -312,3 +312,33 @@ def test_every_post_that_rides_on_the_session_cookie_checks_the_origin(steward: 
     assert paths >= {"/deployments/{name}/traffic", "/deployments/{name}/rollback"}
     for path, calls in posts:
         assert same_origin in calls, path
+
+
+def test_a_version_serving_by_override_is_marked_outside_its_life_cycle(
+    api: httpx.Client, browser_session: httpx.Client, skops_file: Path
+) -> None:
+    """Governed (every model follows ``standard``): a registered version serves in
+    production only by override, and every page that shows it says so."""
+    assert api.post("/api/v1/models", json={"name": "churn"}).status_code == 201
+    registered = api.post(
+        "/api/v1/models/churn/versions",
+        data=version_form(sklearn_spec()),
+        files=[upload(skops_file)],
+    )
+    assert registered.status_code == 201, registered.text
+    body = {"model": "churn", "version": 1, "environment": "production"}
+    assert api.post("/api/v1/deployments", json=body).status_code == 409
+    forced = api.post("/api/v1/deployments", json={**body, "override": "outage drill"})
+    assert forced.status_code == 202, forced.text
+    assert wait_for_revision(api, forced.json())["status"] == "applied"
+
+    page = browser_session.get("/deployments/churn-production").text
+    notice = re.search(r'<p class="notice notice-warn outside-lifecycle".*?</p>', page, re.S)
+    assert notice is not None
+    assert "v1 (champion) is serving outside its life cycle." in notice.group()
+    assert "state &#39;registered&#39;" in notice.group()
+    assert "override: outage drill" in page  # the revision's reason, in the history
+    model_page = browser_session.get("/models/churn").text
+    section = re.search(r'<section class="card model-deployments".*?</section>', model_page, re.S)
+    assert section is not None and "v1 serving outside its life cycle" in section.group()
+    assert "v1 serving outside its life cycle" in browser_session.get("/deployments").text

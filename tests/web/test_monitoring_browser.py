@@ -25,7 +25,8 @@ from modelsteward.sdk.client import Client
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-pytestmark = pytest.mark.browser
+# Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ungoverned")]
 
 FEATURES = ["age", "income", "debt_ratio", "open_accounts"]
 DEPLOYMENT = "risk-score-production"

@@ -18,6 +18,15 @@ deployments = typer.Typer(
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 WaitFlag = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the rollout's steps.")]
+OverrideFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--override",
+        metavar="REASON",
+        help="Break-glass: serve a version its life cycle does not admit here, for this "
+        "reason (needs deployment.override; audited and raised as deployment.overridden).",
+    ),
+]
 TIMEOUT_S = 300
 
 
@@ -73,6 +82,7 @@ def deploy(
         int | None, typer.Option(help="Challenger share in percent (canary, ab).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Deployment name (default NAME-ENV).")] = None,
+    override: OverrideFlag = None,
     wait: WaitFlag = True,
     as_json: JsonFlag = False,
 ) -> None:
@@ -88,6 +98,8 @@ def deploy(
         "traffic": traffic,
         "name": name,
     }
+    if override is not None:
+        body["override"] = override
     with client() as c:
         revision = c._call("POST", "/api/v1/deployments", json=body)
         if not as_json:
@@ -142,6 +154,12 @@ def show(name: str, as_json: JsonFlag = False) -> None:
             )
         ],
     )
+    for route in view.get("unadmitted", []):
+        console.print(
+            f"[yellow]warning:[/yellow] v{route['version']} ({route['role']}) is "
+            f"{route['headline']}: {route['message']}",
+            highlight=False,
+        )
     print_table(
         "Revisions",
         ["revision", "status", "strategy", "reason", "by", "steps"],
@@ -163,17 +181,14 @@ def show(name: str, as_json: JsonFlag = False) -> None:
 def traffic(
     name: str,
     percent: Annotated[int, typer.Argument(help="Challenger share, 0-100.")],
+    override: OverrideFlag = None,
     wait: WaitFlag = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Change the challenger's share of traffic live."""
+    body: dict[str, Any] = {"traffic": percent, "override": override}
     with client() as c:
-        _finish(
-            c,
-            c._call("PUT", f"/api/v1/deployments/{name}/traffic", json={"traffic": percent}),
-            wait,
-            as_json,
-        )
+        _finish(c, c._call("PUT", f"/api/v1/deployments/{name}/traffic", json=body), wait, as_json)
 
 
 @deployments.command("rollback")
@@ -182,12 +197,12 @@ def rollback(
     revision: Annotated[
         int | None, typer.Option(help="Revision to return to (default: the previous).")
     ] = None,
+    override: OverrideFlag = None,
     wait: WaitFlag = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Return to an earlier applied state in one command."""
+    body = {"revision": revision, "override": override}
     with client() as c:
-        requested = c._call(
-            "POST", f"/api/v1/deployments/{name}/rollback", json={"revision": revision}
-        )
+        requested = c._call("POST", f"/api/v1/deployments/{name}/rollback", json=body)
         _finish(c, requested, wait, as_json)

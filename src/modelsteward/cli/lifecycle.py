@@ -13,7 +13,7 @@ import typer
 
 from modelsteward.cli.connection import client
 from modelsteward.cli.output import console, print_fields, print_json, print_table
-from modelsteward.errors import InvalidInput
+from modelsteward.errors import Conflict, InvalidInput
 from modelsteward.sdk.client import Client
 
 lifecycles = typer.Typer(
@@ -27,6 +27,10 @@ Target = Annotated[
     str, typer.Argument(metavar="MODEL:VERSION", help="e.g. churn:3 or churn:champion")
 ]
 MAX_FILE_BYTES = 256 * 1024
+
+
+class TransitionBlocked(Conflict):
+    """A transition a check blocked: the CLI exits non-zero (a wait for approvals does not)."""
 
 
 def _read_definition(path: Path) -> tuple[bytes, str]:
@@ -283,7 +287,7 @@ def move(
     reason: Annotated[str, typer.Option(help="Why; kept in the history.")] = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """Ask for TRANSITION: applied, waiting for approvals, or blocked by a check."""
+    """Ask for TRANSITION: applied, waiting for approvals, or blocked by a check (exit 5)."""
     with client() as c:
         model, version = _target(c, target)
         path = f"/api/v1/models/{model}/versions/{version}/lifecycle"
@@ -292,9 +296,14 @@ def move(
         outcome = c._call("POST", f"{path}/transitions", json=body)
     if as_json:
         print_json(outcome)
-        return
-    state = outcome["instance"]["state"]
-    console.print(f"{model} v{version}: {transition} {outcome['outcome']} (state {state})")
-    for gate in outcome["gates"]:
-        mark = "[green]✓[/green]" if gate["passed"] else "[red]✗[/red]"
-        console.print(f"  {mark} {gate['kind']} {gate['summary']}", highlight=False)
+    else:
+        state = outcome["instance"]["state"]
+        console.print(f"{model} v{version}: {transition} {outcome['outcome']} (state {state})")
+        for gate in outcome["gates"]:
+            mark = "[green]✓[/green]" if gate["passed"] else "[red]✗[/red]"
+            console.print(f"  {mark} {gate['kind']} {gate['summary']}", highlight=False)
+    if outcome["outcome"] == "blocked":
+        failed = [g["summary"] for g in outcome["gates"] if not g["passed"]]
+        raise TransitionBlocked(
+            f"{transition} of {model} v{version} is blocked: {'; '.join(failed) or 'a gate failed'}"
+        )

@@ -105,14 +105,22 @@ def walk_regulated(
     say(f"  {model} v2: regulated, validated, waiting for a second approval (see /tasks)")
 
 
+def approve_standard(
+    steward: Steward, people: dict[str, Principal], model: str, version: int
+) -> None:
+    """A version validated (tests, documentation) and approved by a risk manager."""
+    dana, rita = people["dana"], people["rita"]
+    move(steward, model, version, "validate", dana)
+    move(steward, model, version, "approve", dana)
+    approve_all(steward, model, version, [rita], "Fine for production.")
+
+
 def walk_standard(
     steward: Steward, people: dict[str, Principal], model: str, say: Progress
 ) -> None:
     """v1 validated, approved by a risk manager, deployed and monitored."""
-    dana, omar, rita = people["dana"], people["omar"], people["rita"]
-    move(steward, model, 1, "validate", dana)
-    move(steward, model, 1, "approve", dana)
-    approve_all(steward, model, 1, [rita], "Fine for production.")
+    omar = people["omar"]
+    approve_standard(steward, people, model, 1)
     move(steward, model, 1, "deploy", omar)
     move(steward, model, 1, "monitor", omar, "Rollout applied; monitors attached.")
     say(f"  {model} v1: standard -> monitored (approved by rita, deployed by omar)")

@@ -19,6 +19,7 @@ from modelsteward.context import Steward
 from modelsteward.demo.credit import applicants, credit_versions
 from modelsteward.demo.history import run_past_hours, write_history
 from modelsteward.demo.lifecycles import (
+    approve_standard,
     assign_lifecycles,
     seed_people,
     walk_regulated,
@@ -121,13 +122,13 @@ def _screening(demo: Demo) -> None:
         say(f"  registered tumor-screening v{version}")
     walk_standard(demo.steward, demo.people, "tumor-screening", say)
     _wait_serving(client, "tumor-screening-production")
-    client.set_alias("tumor-screening", "champion", 2)  # the life cycle put it on v1
-    client.set_alias("tumor-screening", "challenger", 1)
-    client.deploy("tumor-screening", 1)
+    # v2 may take production traffic only once approved: production admits 'approved'.
+    approve_standard(demo.steward, demo.people, "tumor-screening", 2)
     client.deploy("tumor-screening", 2, strategy="canary", traffic=20)
+    client.set_alias("tumor-screening", "challenger", 2)  # the life cycle put champion on v1
     for start in range(0, 60, 3):
         client.predict("tumor-screening-production", x_test.iloc[start : start + 3])
-    say("  deployed tumor-screening: v1 champion 80%, v2 canary 20%")
+    say("  tumor-screening v2 approved; deployed as a canary: v1 champion 80%, v2 challenger 20%")
 
 
 def _species(demo: Demo) -> None:
@@ -148,11 +149,19 @@ def _species(demo: Demo) -> None:
         risk_tier="low",
         description="Classifies iris flowers by petal and sepal size.",
         metrics={"accuracy": accuracy_score(y_test, model.predict(x_test))},
+        tests=[
+            {
+                "name": "accuracy-floor",
+                "type": "metric_min",
+                "metric": "accuracy",
+                "threshold": 0.85,
+            }
+        ],
         tags={"domain": "demo"},
     )
-    client.set_alias("iris-species", "champion", 1)
-    client.deploy("iris-species", "champion")
-    say("  registered and deployed iris-species v1 (V2: /v2/models/iris-species-production/infer)")
+    walk_standard(demo.steward, demo.people, "iris-species", say)
+    _wait_serving(client, "iris-species-production")
+    say("  deployed iris-species v1 (V2: /v2/models/iris-species-production/infer)")
 
 
 def _progression(demo: Demo) -> None:

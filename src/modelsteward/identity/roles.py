@@ -19,6 +19,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     USERS_ADMIN = "users.admin"
     DEPLOY = "deployment.write"
+    DEPLOY_OVERRIDE = "deployment.override"  # break-glass: serve outside the life cycle
     PREDICT = "predict"
     LABELS_WRITE = "labels.write"
     LIFECYCLE_DEFINE = "lifecycle.define"

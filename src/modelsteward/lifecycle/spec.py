@@ -70,6 +70,7 @@ Duration = Annotated[
 ]
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _REGISTRY_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,127}$")
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _TRIGGER = re.compile(r"^(manual|auto|event:[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+)$")
 
 
@@ -105,6 +106,11 @@ Trigger = Annotated[
     ),
 ]
 Description = Annotated[str, Field(max_length=4096)]
+EnvironmentName = Annotated[
+    str,
+    Field(max_length=128),
+    _matching(_ENVIRONMENT, "an environment name is letters, digits, '_', '.' or '-'"),
+]
 
 
 class Frozen(BaseModel):
@@ -168,6 +174,10 @@ Gate = Annotated[
 ]
 
 
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
 class ActionSpec(Frozen):
     """An action from the action registry, run when an instance enters the state."""
 
@@ -183,12 +193,19 @@ class TimerSpec(Frozen):
 
 
 class StateSpec(Frozen):
-    """A state; ``production`` marks where a version serves, ``terminal`` where it ends."""
+    """A state; ``production`` marks where a version serves, ``terminal`` where it ends.
+
+    ``admits`` lists the environments a version in this state may be deployed to; see
+    ``lifecycle.admission`` for the states that admit an environment without saying so.
+    """
 
     name: Identifier
     description: Description = ""
     production: bool = False
     terminal: bool = False
+    admits: Annotated[
+        tuple[EnvironmentName, ...], BeforeValidator(_as_list), Field(max_length=32)
+    ] = ()
     supersedes: Identifier | None = Field(
         default=None,
         description="On a production state: the transition the version holding production "
@@ -196,10 +213,6 @@ class StateSpec(Frozen):
     )
     on_enter: Annotated[tuple[ActionSpec, ...], Field(max_length=32)] = ()
     timers: Annotated[tuple[TimerSpec, ...], Field(max_length=16)] = ()
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
 
 
 class TransitionSpec(Frozen):

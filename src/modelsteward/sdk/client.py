@@ -125,21 +125,25 @@ class Client:
         environment: str = "production",
         strategy: str = "direct",
         traffic: int | None = None,
+        override: str | None = None,
         wait: bool = True,
         timeout_s: float = 300.0,
     ) -> dict[str, Any]:
-        """Ask for a deployment change; with ``wait`` return once it is applied or failed."""
-        revision: dict[str, Any] = self._call(
-            "POST",
-            "/api/v1/deployments",
-            json={
-                "model": name,
-                "version": version,
-                "environment": environment,
-                "strategy": strategy,
-                "traffic": traffic,
-            },
-        )
+        """Ask for a deployment change; with ``wait`` return once it is applied or failed.
+
+        ``override`` is a break-glass reason to serve a version its life cycle does not
+        admit in ``environment`` (needs the ``deployment.override`` permission).
+        """
+        body: dict[str, Any] = {
+            "model": name,
+            "version": version,
+            "environment": environment,
+            "strategy": strategy,
+            "traffic": traffic,
+        }
+        if override is not None:
+            body["override"] = override
+        revision: dict[str, Any] = self._call("POST", "/api/v1/deployments", json=body)
         deadline = time.monotonic() + timeout_s
         path = f"/api/v1/deployments/{revision['deployment']}/revisions/{revision['revision']}"
         while wait and revision["status"] in ("pending", "running"):

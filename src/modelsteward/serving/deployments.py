@@ -20,6 +20,7 @@ from modelsteward.names import check_name
 from modelsteward.registry.flavors.base import get_flavor
 from modelsteward.registry.models import find_model
 from modelsteward.registry.versions import resolve_version
+from modelsteward.serving.admission import admit, override_reason, unadmitted
 from modelsteward.serving.plan import Route, plan_routes, retarget_traffic, strategy_of
 from modelsteward.serving.views import DeploymentView, RevisionView, ServedRoutes, StepView
 from modelsteward.store.tables import (
@@ -79,8 +80,28 @@ def _check_servable(session: Session, model: Model, version: ModelVersion) -> No
 
 
 def _open_revision(
-    change: Change, deployment: Deployment, routes: list[Route], reason: str
+    change: Change,
+    deployment: Deployment,
+    routes: list[Route],
+    reason: str,
+    override: str | None = None,
 ) -> RevisionView:
+    """Admit the routes (``serving.admission``), then write the pending revision."""
+    applied = _applied_routes(change.session, deployment)
+    model = change.session.get(Model, deployment.model_id)
+    env = change.session.get(Environment, deployment.environment_id)
+    assert model is not None and env is not None
+    overridden = admit(
+        change,
+        deployment=deployment.name,
+        environment=env.name,
+        model=model,
+        before=applied,
+        after=routes,
+        override=override,
+    )
+    if overridden:
+        reason = f"{reason}; override: {override}"
     busy = change.session.scalar(
         select(DeploymentRevision.revision).where(
             DeploymentRevision.deployment_id == deployment.id, DeploymentRevision.status.in_(OPEN)
@@ -104,7 +125,7 @@ def _open_revision(
         "deployment.requested",
         "deployment",
         deployment.name,
-        before={"routes": _applied_routes(change.session, deployment)},
+        before={"routes": applied},
         after={"revision": row.revision, "routes": routes, "reason": reason},
     )
     return RevisionView.of(deployment.name, row)
@@ -120,8 +141,14 @@ def request_deploy(
     strategy: str = "direct",
     traffic: int | None = None,
     name: str | None = None,
+    override: str | None = None,
 ) -> RevisionView:
-    """Ask for ``model:version`` to be served in ``environment`` with ``strategy``."""
+    """Ask for ``model:version`` to be served in ``environment`` with ``strategy``.
+
+    Refused (409) when a deployment guard refuses the version there, unless ``override``
+    gives a reason and ``actor`` may override (see ``serving.admission``).
+    """
+    override = override_reason(actor, override)
     with steward.change(actor.name) as change:
         session = change.session
         model = find_model(session, model_name)
@@ -152,20 +179,31 @@ def request_deploy(
         routes = plan_routes(
             _applied_routes(session, deployment), version.version, strategy, traffic
         )
-        return _open_revision(change, deployment, routes, f"deploy v{version.version} ({strategy})")
+        reason = f"deploy v{version.version} ({strategy})"
+        return _open_revision(change, deployment, routes, reason, override)
 
 
-def request_traffic(steward: Steward, actor: Principal, name: str, traffic: int) -> RevisionView:
+def request_traffic(
+    steward: Steward, actor: Principal, name: str, traffic: int, override: str | None = None
+) -> RevisionView:
+    override = override_reason(actor, override)
     with steward.change(actor.name) as change:
         deployment = _deployment(change.session, name, for_update=True)
         routes = retarget_traffic(_applied_routes(change.session, deployment), traffic)
-        return _open_revision(change, deployment, routes, f"challenger traffic {traffic}%")
+        return _open_revision(
+            change, deployment, routes, f"challenger traffic {traffic}%", override
+        )
 
 
 def request_rollback(
-    steward: Steward, actor: Principal, name: str, to_revision: int | None = None
+    steward: Steward,
+    actor: Principal,
+    name: str,
+    to_revision: int | None = None,
+    override: str | None = None,
 ) -> RevisionView:
     """Return to an earlier applied state: the one before the current, or ``to_revision``."""
+    override = override_reason(actor, override)
     with steward.change(actor.name) as change:
         deployment = _deployment(change.session, name, for_update=True)
         query = select(DeploymentRevision).where(
@@ -181,9 +219,8 @@ def request_rollback(
             raise NotFound(f"{name!r} has no earlier applied revision to roll back to")
         if target.revision == deployment.applied_revision:
             raise Conflict(f"revision {target.revision} is already serving")
-        return _open_revision(
-            change, deployment, list(target.routes), f"rollback to revision {target.revision}"
-        )
+        reason = f"rollback to revision {target.revision}"
+        return _open_revision(change, deployment, list(target.routes), reason, override)
 
 
 def served_routes(steward: Steward) -> list[ServedRoutes]:
@@ -245,6 +282,7 @@ def get_deployment(steward: Steward, name: str, history: int = 50) -> Deployment
             revisions=[RevisionView.of(name, r, steps.get(r.revision, [])) for r in revisions],
             created_by=deployment.created_by,
             updated_at=deployment.updated_at,
+            unadmitted=unadmitted(session, model, env.name, routes),
         )
 
 

@@ -28,6 +28,15 @@ class DeploymentFailed(Payload):
     detail: str
 
 
+class DeploymentOverridden(Payload):
+    """A break-glass deployment: versions served although their life cycle refuses it."""
+
+    model: str
+    environment: str
+    reason: str
+    refusals: list[dict[str, Any]]
+
+
 EVENTS = [
     EventType(
         "environment.created",
@@ -52,5 +61,11 @@ EVENTS = [
         "A revision failed a rollout step; the previous one keeps serving.",
         "deployment",
         DeploymentFailed,
+    ),
+    EventType(
+        "deployment.overridden",
+        "Someone authorised served a version outside its life cycle, with a reason.",
+        "deployment",
+        DeploymentOverridden,
     ),
 ]

@@ -64,6 +64,16 @@ class RevisionView(BaseModel):
         )
 
 
+class Unadmitted(BaseModel):
+    """A route serving a version that a deployment guard would refuse there now (it was
+    deployed with an override, or before the policy): pages show it as a warning."""
+
+    version: int
+    role: str
+    headline: str
+    message: str
+
+
 class DeploymentView(BaseModel):
     name: str
     model: str
@@ -75,6 +85,7 @@ class DeploymentView(BaseModel):
     revisions: list[RevisionView]
     created_by: str
     updated_at: datetime | None
+    unadmitted: list[Unadmitted] = []
 
 
 class ServedRoutes(BaseModel):

@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 
 Reader = Annotated[Principal, Depends(allow(Permission.INVENTORY_READ))]
 Deployer = Annotated[Principal, Depends(allow(Permission.DEPLOY))]
+Override = Annotated[str | None, Body(embed=True, max_length=500)]
 
 
 class DeployRequest(BaseModel):
@@ -32,6 +33,12 @@ class DeployRequest(BaseModel):
     strategy: str = Field(default="direct", pattern="^(direct|canary|shadow|ab)$")
     traffic: int | None = Field(default=None, ge=0, le=100)
     name: str | None = Field(default=None, max_length=128)
+    override: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Break-glass: serve a version its life cycle does not admit here, "
+        "for this reason (needs deployment.override; audited, raises deployment.overridden)",
+    )
 
 
 @router.post("", status_code=202, response_model=RevisionView)
@@ -47,6 +54,7 @@ async def deploy(body: DeployRequest, request: Request, who: Deployer) -> Revisi
         strategy=body.strategy,
         traffic=body.traffic,
         name=body.name,
+        override=body.override,
     )
     _wake(request)
     return revision
@@ -79,8 +87,9 @@ def set_traffic(
     request: Request,
     who: Deployer,
     traffic: Annotated[int, Body(embed=True, ge=0, le=100)],
+    override: Override = None,
 ) -> RevisionView:
-    revision = service.request_traffic(steward_of(request), who, name, traffic)
+    revision = service.request_traffic(steward_of(request), who, name, traffic, override)
     _wake(request)
     return revision
 
@@ -91,8 +100,9 @@ def rollback(
     request: Request,
     who: Deployer,
     revision: Annotated[int | None, Body(embed=True, ge=1)] = None,
+    override: Override = None,
 ) -> RevisionView:
-    view = service.request_rollback(steward_of(request), who, name, revision)
+    view = service.request_rollback(steward_of(request), who, name, revision, override)
     _wake(request)
     return view
 
