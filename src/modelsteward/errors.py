@@ -64,3 +64,17 @@ class UntrustedArtifact(StewardError):
 
 class Unavailable(StewardError):
     status, code, exit_code = 503, "unavailable", 8
+
+
+# Every class above, in the order defined: what a client maps a server's ``code`` back to.
+TREE: tuple[type[StewardError], ...] = tuple(
+    v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, StewardError)
+)
+_BY_CODE = {cls.code: cls for cls in TREE}
+_BY_STATUS = {cls.status: cls for cls in reversed(TREE[1:])}  # the first of a status wins
+
+
+def error_class(code: str, status: int) -> type[StewardError]:
+    """The class for a JSON error's ``code``; a code raised outside this module (such as
+    ``model_loading``) falls back to the first class here with its HTTP status, if any."""
+    return _BY_CODE.get(code) or _BY_STATUS.get(status) or StewardError

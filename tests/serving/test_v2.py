@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from modelsteward.errors import BadRequest, InvalidInput, StewardError
-from modelsteward.serving.v2 import decode_request, encode_response, model_metadata
+from modelsteward.serving.v2 import decode_request, encode_response
+from modelsteward.serving.v2_tensors import model_metadata
 
 SECRET = "SECRET-123"
 TABLE: dict[str, Any] = {

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from modelsteward.identity.roles import Permission, Role, permissions_of
-from modelsteward.names import check_name
+from modelsteward.names import check_label, check_name
 from modelsteward.store.tables import Token, User
 
 TOKEN_PREFIX = "stw_"
@@ -151,6 +151,7 @@ def create_user(
 
 def issue_token(steward: Steward, actor: Principal, user_name: str, token_name: str) -> str:
     """Create a token for a user; the plain token is returned once and never stored."""
+    check_label(token_name, what="token name")
     token = new_token()
     with steward.change(actor.name) as change:
         user = change.session.scalar(select(User).where(User.name == user_name))

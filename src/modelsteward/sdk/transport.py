@@ -15,21 +15,6 @@ import httpx
 from modelsteward import errors
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-_BY_CODE: dict[str, type[errors.StewardError]] = {
-    cls.code: cls
-    for cls in (
-        errors.InvalidInput,
-        errors.BadRequest,
-        errors.Unauthorized,
-        errors.Forbidden,
-        errors.NotFound,
-        errors.Conflict,
-        errors.PayloadTooLarge,
-        errors.IntegrityFailure,
-        errors.UntrustedArtifact,
-        errors.Unavailable,
-    )
-}
 
 
 def default_url() -> str:
@@ -55,9 +40,7 @@ def raise_for_error(response: httpx.Response) -> None:
     except ValueError:
         body = {}
     message = body.get("message") or f"HTTP {response.status_code} from {response.request.url}"
-    cls = _BY_CODE.get(body.get("code", ""), errors.StewardError)
-    if cls is errors.StewardError and response.status_code == 404:
-        cls = errors.NotFound
+    cls = errors.error_class(str(body.get("code", "")), response.status_code)
     raise cls(
         message, details={"request_id": body.get("request_id"), "status": response.status_code}
     )

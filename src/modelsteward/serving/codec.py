@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from modelsteward.errors import BadRequest
+
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME
 
 
@@ -23,6 +25,14 @@ def loads(raw: bytes | str) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return json.loads(raw)
+
+
+def parse_body(raw: bytes | str) -> Any:
+    """A request body's JSON, or ``BadRequest`` when it is not JSON (or nests too deeply)."""
+    try:
+        return loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON (or is nested too deeply)") from None
 
 
 def plain(value: Any) -> Any:

@@ -147,7 +147,28 @@ class Predictor:
         request_id: str | None = None,
         inline: bool = False,
     ) -> Prediction:
-        live = self.runtime.use(name)
+        return self.predict_on(
+            self.runtime.use(name),
+            decode,
+            key=key,
+            version=version,
+            request_id=request_id,
+            inline=inline,
+        )
+
+    def predict_on(
+        self,
+        live: LiveDeployment,
+        decode: Decoder,
+        *,
+        key: str | None = None,
+        version: int | None = None,
+        request_id: str | None = None,
+        inline: bool = False,
+    ) -> Prediction:
+        """``predict`` on routes already read (``runtime.use``), so that a caller that
+        checked the request against them predicts on the same routes."""
+        name = live.name
         route, target = self._target(live, key, version)
         request_id = request_id or new_request_id()
         started = time.perf_counter()

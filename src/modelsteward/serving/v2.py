@@ -1,4 +1,4 @@
-"""Open Inference Protocol (KServe V2 REST) codec: requests in, responses and metadata out.
+"""Open Inference Protocol (KServe V2 REST): requests in, answers, responses and metadata out.
 
 A tabular version takes one V2 input per column (shape ``[n]`` or ``[n, 1]``) or one
 2-D input whose columns follow the schema's order; a tensor version takes one input.
@@ -11,12 +11,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelsteward.errors import BadRequest
+from modelsteward.serving import codec
+from modelsteward.serving.predict import Prediction, Predictor
+from modelsteward.serving.runtime import LiveDeployment, LoadedVersion
+from modelsteward.serving.scoring import PROBA_OUTPUT
+from modelsteward.serving.v2_tensors import DATATYPES, encode_tensor
 from modelsteward.serving.validation import (
     MAX_COLUMNS,
     Payload,
@@ -24,20 +30,25 @@ from modelsteward.serving.validation import (
     cast_array,
     conform,
     names_of,
-    numpy_dtype,
     schema_columns,
     tensor_column,
 )
 
-DATATYPES: dict[str, np.dtype[Any]] = {
-    "BOOL": np.dtype(np.bool_),
-    **{f"UINT{b}": np.dtype(f"uint{b}") for b in (8, 16, 32, 64)},
-    **{f"INT{b}": np.dtype(f"int{b}") for b in (8, 16, 32, 64)},
-    **{f"FP{b}": np.dtype(f"float{b}") for b in (16, 32, 64)},
-    "BYTES": np.dtype(object),
-}
-_BY_DTYPE = {dtype: name for name, dtype in DATATYPES.items() if name != "BYTES"}
-_DEFAULT_DATATYPE = {"integer": "INT64", "float": "FP64", "boolean": "BOOL", "tensor": "FP32"}
+Tensors = list[tuple[str, np.ndarray]]
+
+
+@dataclass(frozen=True, eq=False)
+class V2Request:
+    """A V2 inference request as sent: named tensors, not yet fitted to any schema."""
+
+    tensors: Tensors
+    request_id: str | None
+    parameters: dict[str, Any]
+    requested_outputs: list[str]
+
+    def inputs_for(self, schema: Schema) -> Payload:
+        """The tensors arranged and conformed to ``schema`` (a version's input schema)."""
+        return _arrange(self.tensors, schema)
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,8 +61,88 @@ class DecodedRequest:
     requested_outputs: list[str]
 
 
-def decode_request(body: object, schema: Schema) -> DecodedRequest:
-    """Parse a V2 inference request body and conform its inputs to ``schema``."""
+def infer(
+    predictor: Predictor,
+    name: str,
+    raw: bytes,
+    *,
+    version: int | None = None,
+    key: str | None = None,
+    request_id: str | None = None,
+    inline: bool = False,
+) -> bytes:
+    """Answer one V2 ``infer`` body for deployment ``name``: the response's JSON bytes.
+
+    The deployment's routes are read once: requested outputs are checked against every
+    answering version before predicting, and the answer is named from the version that
+    gave it.
+    """
+    live = predictor.runtime.use(name)  # an unknown deployment is 404 whatever the body
+    request = parse_request(codec.parse_body(raw))
+    result = predictor.predict_on(
+        live,
+        partial(_checked_inputs, request, live),
+        key=key,
+        version=version,
+        request_id=request_id,
+        inline=inline,
+    )
+    requested = request.requested_outputs
+    # the names were checked before predicting; an output that differs from its version's
+    # declared schema can still miss one (encode_response refuses it)
+    named = _named(live.versions.get(result.version), result, requested)
+    response = encode_response(
+        name,
+        str(result.version),
+        request.request_id or result.request_id,
+        named,
+        requested=requested,
+    )
+    return codec.dumps(response)
+
+
+def _checked_inputs(request: V2Request, live: LiveDeployment, schema: Schema) -> Payload:
+    """The request's inputs for ``schema``, once its requested outputs are checked (inside
+    the prediction, so that a refused request is logged and counted like any other)."""
+    _check_requested(live, request.requested_outputs)
+    return request.inputs_for(schema)
+
+
+def _check_requested(live: LiveDeployment, requested: list[str]) -> None:
+    """Refuse, before predicting, outputs that some answering version does not produce."""
+    if not requested:
+        return
+    for route in live.routes:
+        if route["role"] == "shadow":
+            continue
+        loaded = live.versions[route["version"]]
+        declared = [c["name"] for c in (loaded.output_schema or {}).get("columns") or []]
+        produced = set(declared or ["predict"])
+        if loaded.answer is not None:
+            produced.add(PROBA_OUTPUT)
+        unknown = [n for n in requested if n not in produced]
+        if unknown:
+            raise BadRequest(
+                f"requested output(s) {names_of(unknown)} are not produced by "
+                f"{loaded.model} v{loaded.version}; available: {names_of(sorted(produced))}"
+            )
+
+
+def _named(loaded: LoadedVersion | None, result: Prediction, requested: list[str]) -> Any:
+    """A plain-array answer takes the output name ``GET /v2/models/{name}`` announces;
+    a classifier's probabilities are the ``predict_proba`` output, when requested."""
+    outputs = result.outputs
+    declared = ((loaded.output_schema if loaded else None) or {}).get("columns") or []
+    if len(declared) == 1 and not hasattr(outputs, "columns"):
+        outputs = {declared[0]["name"]: outputs}
+    if result.scored is not None and PROBA_OUTPUT in requested:
+        named = outputs if isinstance(outputs, dict) else {"predict": outputs}
+        return {**named, PROBA_OUTPUT: result.scored.probabilities}
+    return outputs
+
+
+def parse_request(body: object) -> V2Request:
+    """Check a V2 inference request body's structure and decode its tensors."""
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     items = body.get("inputs")
@@ -73,11 +164,17 @@ def decode_request(body: object, schema: Schema) -> DecodedRequest:
     names = [name for name, _ in tensors]
     if len(set(names)) != len(names):
         raise BadRequest("input names must be unique")
+    return V2Request(tensors, request_id, dict(parameters), [o["name"] for o in outputs])
+
+
+def decode_request(body: object, schema: Schema) -> DecodedRequest:
+    """Parse a V2 inference request body and conform its inputs to ``schema``."""
+    request = parse_request(body)
     return DecodedRequest(
-        inputs=_arrange(tensors, schema),
-        request_id=request_id,
-        parameters=dict(parameters),
-        requested_outputs=[o["name"] for o in outputs],
+        inputs=request.inputs_for(schema),
+        request_id=request.request_id,
+        parameters=request.parameters,
+        requested_outputs=request.requested_outputs,
     )
 
 
@@ -116,7 +213,7 @@ def _decode_input(item: object, index: int) -> tuple[str, np.ndarray]:
     return name, array.reshape(shape)
 
 
-def _arrange(tensors: list[tuple[str, np.ndarray]], schema: Schema) -> Payload:
+def _arrange(tensors: Tensors, schema: Schema) -> Payload:
     """Map named V2 tensors onto the schema: one tensor, a 2-D table, or one per column."""
     names = [str(c["name"]) for c in schema_columns(schema)]
     if len(tensors) == 1 and (not names or tensor_column(schema) is not None):
@@ -177,85 +274,3 @@ def _named_outputs(outputs: object) -> dict[str, Any]:
     if isinstance(outputs, Mapping):
         return {str(k): v for k, v in outputs.items()}
     return {"predict": outputs}
-
-
-def encode_tensor(name: str, values: object) -> dict[str, Any]:
-    """One V2 output tensor: datatype from the dtype, shape, and flat row-major data."""
-    array = np.atleast_1d(_output_array(values))
-    datatype = _BY_DTYPE.get(array.dtype)
-    if datatype is not None:
-        data = array.ravel().tolist()
-    else:
-        if array.dtype.kind in "Mm":
-            array = np.datetime_as_string(array) if array.dtype.kind == "M" else array.astype(str)
-        datatype, data = "BYTES", [_text(v) for v in array.ravel().tolist()]
-    return {"name": name, "datatype": datatype, "shape": list(array.shape), "data": data}
-
-
-def _output_array(values: object) -> np.ndarray:
-    if isinstance(values, pd.Series):
-        dtype = values.dtype
-        numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and numeric:
-            if values.isna().any():
-                return values.to_numpy(dtype="float64", na_value=np.nan)
-            return values.to_numpy(dtype=numpy_dtype(dtype))
-        values = values.to_numpy(dtype=object if isinstance(dtype, pd.CategoricalDtype) else None)
-    array = np.asarray(values)
-    if array.dtype.kind == "O" and array.size:
-        kind = pd.api.types.infer_dtype(array.ravel(), skipna=False)
-        target = {"integer": "int64", "floating": "float64", "boolean": "bool"}.get(kind)
-        if kind == "mixed-integer-float":
-            target = "float64"
-        if target is not None:
-            try:
-                return array.astype(target)
-            except (OverflowError, TypeError, ValueError):
-                return array
-    return array
-
-
-def _text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
-
-
-def model_metadata(
-    name: str,
-    versions: list[str],
-    schema_in: Schema,
-    schema_out: Schema,
-    platform: str,
-) -> dict[str, Any]:
-    """The ``GET /v2/models/{name}`` document, with tensors derived from the schemas."""
-    return {
-        "name": name,
-        "versions": list(versions),
-        "platform": platform,
-        "inputs": _metadata_tensors(schema_in),
-        "outputs": _metadata_tensors(schema_out),
-    }
-
-
-def _metadata_tensors(schema: Schema) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": str(c["name"]),
-            "datatype": datatype_of(c),
-            "shape": list(c.get("shape") or [-1]) if c.get("type") == "tensor" else [-1],
-        }
-        for c in schema_columns(schema)
-    ]
-
-
-def datatype_of(column: Mapping[str, Any]) -> str:
-    """The V2 datatype for a schema column: from its dtype where numeric, else BYTES."""
-    kind = column.get("type")
-    if kind not in _DEFAULT_DATATYPE:
-        return "BYTES"
-    dtype = numpy_dtype(column.get("dtype"))
-    found = _BY_DTYPE.get(dtype) if dtype is not None else None
-    return found or _DEFAULT_DATATYPE[kind]

@@ -48,7 +48,7 @@ def _verified(sha256: str, expected_sha256: str | None) -> str:
 
 
 def check_sha256(value: str) -> str:
-    if not isinstance(value, str) or not _SHA256.match(value):
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
         raise InvalidInput(f"not a sha256 hex digest: {str(value)[:80]!r}")
     return value
 
@@ -187,7 +187,7 @@ class ArtifactStore:
     def list_blobs(self) -> Iterator[str]:
         for path in self.fs.find(f"{self.root}/blobs"):
             name = str(path).rsplit("/", 1)[-1]
-            if _SHA256.match(name):
+            if _SHA256.fullmatch(name):
                 yield name
 
     def collect_staging(self, older_than_s: float = 3600.0) -> int:

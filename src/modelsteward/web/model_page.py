@@ -6,20 +6,20 @@ answers a fragment to HTMX and a whole page to a browser), so every state has an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
+from modelsteward.api.downloads import file_response
 from modelsteward.api.policy import page, steward_of
 from modelsteward.audit.trail import list_events
 from modelsteward.context import Steward
-from modelsteward.errors import NotFound
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
 from modelsteward.registry.aliases import alias_history
+from modelsteward.registry.files import version_file
 from modelsteward.registry.models import get_model
 from modelsteward.registry.versions import get_version, list_versions
 from modelsteward.registry.views import VersionView
@@ -128,27 +128,9 @@ async def version_page(name: str, ref: str, request: Request, who: Viewer) -> Re
 
 
 @router.get("/models/{name}/versions/{ref}/files/{file_name:path}")
-def download_file(
+async def download_file(
     name: str, ref: str, file_name: str, request: Request, who: Downloader
 ) -> StreamingResponse:
-    """The page twin of the API download: same manifest lookup, session cookie instead."""
-    steward = steward_of(request)
-    version = get_version(steward, name, ref)
-    entry = next((f for f in version.files if f.name == file_name), None)
-    if entry is None:
-        raise NotFound(f"{name} v{version.version} has no file {file_name[:80]!r}")
-    if not steward.artifacts.exists(entry.sha256):
-        raise NotFound(f"the bytes of {entry.name!r} are missing from the artifact store")
-    chunks: Iterator[bytes] = steward.artifacts.iter_bytes(entry.sha256)
-    safe_name = entry.name.rsplit("/", 1)[-1].encode("ascii", "replace").decode()
-    safe_name = safe_name.replace('"', "_")
-    return StreamingResponse(
-        chunks,
-        media_type="application/octet-stream",
-        headers={
-            **SECURITY_HEADERS,
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "Content-Length": str(entry.size),
-            "X-Content-SHA256": entry.sha256,
-        },
-    )
+    """The page twin of the API download: the same helper, a session cookie instead."""
+    found = await run_in_threadpool(version_file, steward_of(request), name, ref, file_name)
+    return file_response(found, SECURITY_HEADERS)

@@ -9,7 +9,8 @@ thread, where concurrent requests are batched (see ``serving.costs``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 from fastapi import APIRouter, Depends, Request
@@ -18,20 +19,20 @@ from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.errors import request_id, with_retry_after
 from modelsteward.api.policy import PUBLIC, allow
-from modelsteward.errors import BadRequest, StewardError
+from modelsteward.errors import StewardError
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
-from modelsteward.serving import codec
-from modelsteward.serving.predict import Decoder, Prediction, Predictor, as_rows
+from modelsteward.serving import codec, v2
+from modelsteward.serving.predict import Predictor, as_rows
 from modelsteward.serving.runtime import ServingRuntime
-from modelsteward.serving.scoring import PROBA_OUTPUT
-from modelsteward.serving.v2 import decode_request, encode_response, model_metadata
-from modelsteward.serving.validation import frame_from_mlflow, names_of, records_from_body
+from modelsteward.serving.v2_tensors import model_metadata
+from modelsteward.serving.validation import frame_from_mlflow, records_from_body
 
 router = APIRouter(tags=["inference"])
 
 Caller = Annotated[Principal, Depends(allow(Permission.PREDICT))]
 JSON_TYPES = ("application/json", "application/x-ndjson")
+Answer = TypeVar("Answer")
 _AS_IS = frozenset(
     np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "float64")
 )
@@ -60,15 +61,8 @@ async def raw_json(request: Request) -> bytes:
     return await request.body()
 
 
-def parse_json(raw: bytes) -> Any:
-    try:
-        return codec.loads(raw)
-    except (ValueError, RecursionError):
-        raise BadRequest("the body is not valid JSON (or is nested too deeply)") from None
-
-
 async def json_body(request: Request) -> Any:
-    return parse_json(await raw_json(request))
+    return codec.parse_body(await raw_json(request))
 
 
 def json_response(content: Any) -> Response:
@@ -76,19 +70,16 @@ def json_response(content: Any) -> Response:
 
 
 async def answer(
-    request: Request, name: str, decode: Decoder, *, size: int, version: int | None = None
-) -> Prediction:
-    """Predict on the event loop when small and cheap, else on a worker thread."""
+    request: Request, name: str, size: int, run: Callable[..., Answer], **arguments: Any
+) -> Answer:
+    """``run(predictor, name, ..., inline=...)`` on the event loop when the body is small
+    and the deployment predicts cheaply, else on a worker thread."""
     predictor = _predictor(request)
-    key, rid = request.headers.get("x-request-key"), request_id(request)
+    arguments |= {"key": request.headers.get("x-request-key"), "request_id": request_id(request)}
     limit = predictor.inline_bytes(name)
     if limit and size <= limit:
-        return predictor.predict(
-            name, decode, key=key, version=version, request_id=rid, inline=True
-        )
-    return await run_in_threadpool(
-        predictor.predict, name, decode, key=key, version=version, request_id=rid
-    )
+        return run(predictor, name, **arguments, inline=True)
+    return await run_in_threadpool(run, predictor, name, **arguments)
 
 
 def _outputs(value: Any) -> Any:
@@ -104,13 +95,13 @@ def _outputs(value: Any) -> Any:
 async def predict(name: str, request: Request, who: Caller) -> Response:
     """JSON records (a list), or MLflow bodies (dataframe_split, dataframe_records, inputs...)."""
     raw = await raw_json(request)
-    body = parse_json(raw)
+    body = codec.parse_body(raw)
     decode = (
         (lambda schema: records_from_body(body, schema, raw))
         if isinstance(body, list)
         else (lambda schema: frame_from_mlflow(body, schema))
     )
-    result = await answer(request, name, decode, size=len(raw))
+    result = await answer(request, name, len(raw), Predictor.predict, decode=decode)
     return json_response(
         {
             "predictions": _outputs(result.outputs),
@@ -195,61 +186,7 @@ async def infer_version(name: str, version: int, request: Request, who: Caller) 
 async def _infer(name: str, version: int | None, request: Request) -> Response:
     try:
         raw = await raw_json(request)
-        body = parse_json(raw)
-        decoded: dict[str, Any] = {}
-
-        def decode(schema: dict[str, Any] | None) -> Any:
-            decoded["request"] = decode_request(body, schema)
-            _check_requested(request, name, decoded["request"].requested_outputs)
-            return decoded["request"].inputs
-
-        result = await answer(request, name, decode, size=len(raw), version=version)
+        answered = await answer(request, name, len(raw), v2.infer, raw=raw, version=version)
     except StewardError as exc:
         return _v2_error(request, exc)
-    v2_id = decoded["request"].request_id or result.request_id
-    requested = decoded["request"].requested_outputs
-    try:  # the names were checked before predicting; an output that differs from its
-        # version's declared schema can still miss one
-        named = _named(request, result, requested)
-        body = encode_response(name, str(result.version), v2_id, named, requested=requested)
-    except StewardError as exc:
-        return _v2_error(request, exc)
-    return json_response(body)
-
-
-def _check_requested(request: Request, name: str, requested: list[str]) -> None:
-    """Refuse, before predicting, outputs that some answering version does not produce."""
-    if not requested:
-        return
-    live = _runtime(request).live(name)
-    for route in live.routes:
-        if route["role"] == "shadow":
-            continue
-        loaded = live.versions[route["version"]]
-        declared = [c["name"] for c in (loaded.output_schema or {}).get("columns") or []]
-        produced = set(declared or ["predict"])
-        if loaded.answer is not None:
-            produced.add(PROBA_OUTPUT)
-        unknown = [n for n in requested if n not in produced]
-        if unknown:
-            raise BadRequest(
-                f"requested output(s) {names_of(unknown)} are not produced by "
-                f"{loaded.model} v{loaded.version}; available: {names_of(sorted(produced))}"
-            )
-
-
-def _named(request: Request, result: Prediction, requested: list[str]) -> Any:
-    """A plain-array answer takes the output name ``GET /v2/models/{name}`` announces;
-    a classifier's probabilities are the ``predict_proba`` output, when requested."""
-    outputs = result.outputs
-    try:
-        loaded = _runtime(request).live(result.deployment).versions[result.version]
-    except (StewardError, KeyError):
-        loaded = None
-    declared = ((loaded.output_schema if loaded else None) or {}).get("columns") or []
-    if len(declared) == 1 and not hasattr(outputs, "columns"):
-        outputs = {declared[0]["name"]: outputs}
-    if result.scored is not None and PROBA_OUTPUT in requested:
-        named = outputs if isinstance(outputs, dict) else {"predict": outputs}
-        return {**named, PROBA_OUTPUT: result.scored.probabilities}
-    return outputs
+    return Response(answered, media_type="application/json")

@@ -23,12 +23,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from modelsteward.api.downloads import file_response
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.context import Steward
-from modelsteward.errors import BadRequest, InvalidInput, NotFound, StewardError
+from modelsteward.errors import BadRequest, InvalidInput, StewardError
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
 from modelsteward.registry import versions as registry
+from modelsteward.registry.files import version_file
 from modelsteward.registry.specs import VersionSpec, json_depth
 from modelsteward.registry.views import VersionView
 from modelsteward.store.artifacts import CHUNK
@@ -172,26 +174,12 @@ async def get_version(name: str, ref: str, request: Request, who: Reader) -> Ver
 
 
 @router.get("/{ref}/files/{file_name:path}")
-def download_file(
+async def download_file(
     name: str, ref: str, file_name: str, request: Request, who: Downloader
 ) -> StreamingResponse:
     """Stream one file of a version; the name is looked up in the manifest, never used as a path."""
-    steward = steward_of(request)
-    view = registry.get_version(steward, name, ref)
-    entry = next((f for f in view.files if f.name == file_name), None)
-    if entry is None:
-        raise NotFound(f"{name} v{view.version} has no file {file_name[:80]!r}")
-    chunks: Iterator[bytes] = steward.artifacts.iter_bytes(entry.sha256)
-    safe_name = entry.name.rsplit("/", 1)[-1].encode("ascii", "replace").decode()
-    return StreamingResponse(
-        chunks,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "Content-Length": str(entry.size),
-            "X-Content-SHA256": entry.sha256,
-        },
-    )
+    found = await run_in_threadpool(version_file, steward_of(request), name, ref, file_name)
+    return file_response(found)
 
 
 @router.post("/{ref}/archive", response_model=VersionView)

@@ -54,7 +54,7 @@ def _read_source(path: Path) -> str:
 def _module_file(main: Path, module: str | None) -> Path:
     if not module:
         return main
-    if not isinstance(module, str) or not _MODULE_NAME.match(module):
+    if not isinstance(module, str) or not _MODULE_NAME.fullmatch(module):
         raise InvalidInput(f"module {str(module)[:60]!r} is not a Python module name")
     root = main.parent.resolve()
     target = (root / (module.replace(".", "/") + ".py")).resolve()
