@@ -25,11 +25,11 @@ from tests.monitoring.test_runner import DEPLOYMENT, Deployed
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.kpi import predictions_table, run_sql_kpi, sandbox
 from modelsteward.monitoring.kpi_functions import KPIS, KpiRegistry
 from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.runner import run_monitor
-from modelsteward.monitoring.specs import parse_spec
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.monitoring.windows import PredictionWindow
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord

@@ -19,7 +19,7 @@ from modelsteward.context import Steward
 from modelsteward.errors import NotFound
 from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.report.build import Report, build_report
-from modelsteward.monitoring.runner import dominant_version
+from modelsteward.monitoring.segments import dominant_version
 from modelsteward.monitoring.service import list_monitors, metric_points
 from modelsteward.monitoring.views import MonitorView, PointView
 from modelsteward.monitoring.windows import read_window

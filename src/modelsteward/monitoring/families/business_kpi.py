@@ -26,7 +26,6 @@ from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
     FamilyResult,
-    register,
     too_small,
 )
 from modelsteward.monitoring.kpi import check_sql, number, predictions_table, run_sql_kpi
@@ -135,10 +134,8 @@ def evaluate(spec: BusinessKpiSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=BusinessKpiSpec,
-        evaluate=evaluate,
-        summary="A business KPI from DuckDB SQL over predictions and labels, or a named function",
-    )
+FAMILY = Family(
+    spec=BusinessKpiSpec,
+    evaluate=evaluate,
+    summary="A business KPI from DuckDB SQL over predictions and labels, or a named function",
 )

@@ -30,7 +30,6 @@ from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
     FamilyResult,
-    register,
     too_small,
 )
 from modelsteward.monitoring.performance import (
@@ -283,10 +282,8 @@ def _unscored(
     return judged(estimates, spec, segment, defaults)
 
 
-FAMILY = register(
-    Family(
-        spec=EstimatedPerformanceSpec,
-        evaluate=evaluate,
-        summary="classifier performance estimated from calibrated scores (CBPE), no labels",
-    )
+FAMILY = Family(
+    spec=EstimatedPerformanceSpec,
+    evaluate=evaluate,
+    summary="classifier performance estimated from calibrated scores (CBPE), no labels",
 )

@@ -26,7 +26,6 @@ from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
     FamilyResult,
-    register,
     too_small,
 )
 from modelsteward.monitoring.performance import Point, positive_of
@@ -187,11 +186,9 @@ def evaluate(spec: FairnessSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=FairnessSpec,
-        evaluate=evaluate,
-        summary="Demographic parity, equalised odds and disparate impact across a protected "
-        "attribute's groups",
-    )
+FAMILY = Family(
+    spec=FairnessSpec,
+    evaluate=evaluate,
+    summary="Demographic parity, equalised odds and disparate impact across a protected "
+    "attribute's groups",
 )

@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from modelsteward.monitoring.bands import Estimate
-from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
+from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
 from modelsteward.monitoring.multivariate.domain_classifier import (
     MAX_CURRENT_ROWS,
@@ -142,10 +142,8 @@ def evaluate(spec: MultivariateDriftSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=MultivariateDriftSpec,
-        evaluate=evaluate,
-        summary="multivariate drift: domain classifier AUC and PCA reconstruction error",
-    )
+FAMILY = Family(
+    spec=MultivariateDriftSpec,
+    evaluate=evaluate,
+    summary="multivariate drift: domain classifier AUC and PCA reconstruction error",
 )

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
-from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
+from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
 from modelsteward.monitoring.multivariate.matrix import read_matrix
 from modelsteward.monitoring.multivariate.outliers import Outliers, default_bound, outlier_rate
@@ -95,10 +95,8 @@ def evaluate(spec: OutliersSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=OutliersSpec,
-        evaluate=evaluate,
-        summary="outlier rate: rows far from the reference by Mahalanobis distance",
-    )
+FAMILY = Family(
+    spec=OutliersSpec,
+    evaluate=evaluate,
+    summary="outlier rate: rows far from the reference by Mahalanobis distance",
 )
