@@ -31,7 +31,7 @@ from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
 from modelsteward.events import DomainEvent
 from modelsteward.monitoring.drift import DriftConfig, compare
-from modelsteward.monitoring.families.multivariate import MultivariateDriftSpec, judge
+from modelsteward.monitoring.families.multivariate_drift import MultivariateDriftSpec, judge
 from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.multivariate import MultivariateBaseline, fit_baseline
 from modelsteward.monitoring.multivariate.baseline import size_of

@@ -19,10 +19,10 @@ from modelsteward.context import Steward
 from modelsteward.errors import NotFound
 from modelsteward.monitoring.profile import DatasetProfile
 from modelsteward.monitoring.report.build import Report, build_report
-from modelsteward.monitoring.segments import dominant_version
 from modelsteward.monitoring.service import list_monitors, metric_points
 from modelsteward.monitoring.views import MonitorView, PointView
 from modelsteward.monitoring.windows import read_window
+from modelsteward.monitoring.windows.segments import dominant_version
 from modelsteward.store.tables import Deployment, ModelVersion
 
 # Read first on the page: what decides whether a deployment is healthy.

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from modelsteward.context import Steward
-from modelsteward.monitoring.performance import Point
+from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import MonitorSpec
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.monitoring.windows import PredictionWindow, read_window

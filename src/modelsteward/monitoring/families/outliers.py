@@ -24,8 +24,9 @@ from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
 from modelsteward.monitoring.multivariate.matrix import read_matrix
 from modelsteward.monitoring.multivariate.outliers import Outliers, default_bound, outlier_rate
 from modelsteward.monitoring.multivariate.reference import open_window
-from modelsteward.monitoring.performance import Point, judged
+from modelsteward.monitoring.points import Point, judged
 from modelsteward.monitoring.specs import MonitorSpec
+from modelsteward.monitoring.windows.segments import segments
 
 
 class OutliersSpec(MonitorSpec):
@@ -83,8 +84,6 @@ def judge(
 
 
 def evaluate(spec: OutliersSpec, ctx: FamilyContext) -> FamilyResult:
-    from modelsteward.monitoring.segments import segments
-
     opened = open_window(spec, ctx)
     result: FamilyResult = opened.result
     if opened.baseline is None:

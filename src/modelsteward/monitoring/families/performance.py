@@ -11,8 +11,8 @@ from typing import Any
 
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, too_small
 from modelsteward.monitoring.performance import window_performance
-from modelsteward.monitoring.segments import dominant_version, segments
 from modelsteward.monitoring.specs import PerformanceSpec
+from modelsteward.monitoring.windows.segments import dominant_version, segments
 
 
 def evaluate(spec: PerformanceSpec, ctx: FamilyContext) -> FamilyResult:

@@ -2,7 +2,7 @@
 
 In order: a profile an operator pinned to a window (``monitoring.pinning``); for
 prediction drift, the training predictions' profile stored with the dominant version
-(``monitoring.prediction_baseline``), for the other two the version's training-data
+(``monitoring.families.drift.prediction_baseline``), for the other two the version's training-data
 profile, kept to its input columns; else the profile this monitor captured from the
 first window it saw of that version; else this window is captured now and later runs
 compare with it (see docs/monitoring.md).
@@ -18,9 +18,9 @@ import pyarrow as pa
 
 from modelsteward.monitoring.families.base import FamilyContext, FamilyResult, too_small
 from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
-from modelsteward.monitoring.segments import dominant_version
 from modelsteward.monitoring.specs import MonitorSpec
 from modelsteward.monitoring.windows import PredictionWindow
+from modelsteward.monitoring.windows.segments import dominant_version
 from modelsteward.store.tables import ModelVersion
 
 

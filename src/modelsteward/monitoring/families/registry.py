@@ -14,18 +14,18 @@ from pydantic import ValidationError
 
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.families import (
-    business_kpi,
-    champion_challenger,
     data_quality,
-    drift,
-    estimated_performance,
-    fairness,
-    multivariate,
-    operations,
+    multivariate_drift,
     outliers,
     performance,
 )
 from modelsteward.monitoring.families.base import Family
+from modelsteward.monitoring.families.business_kpi import family as business_kpi
+from modelsteward.monitoring.families.champion_challenger import family as champion_challenger
+from modelsteward.monitoring.families.drift import family as drift
+from modelsteward.monitoring.families.estimated_performance import family as estimated_performance
+from modelsteward.monitoring.families.fairness import family as fairness
+from modelsteward.monitoring.families.operations import family as operations
 from modelsteward.monitoring.specs import MonitorSpec
 
 BUILT_IN: tuple[Family, ...] = (
@@ -38,7 +38,7 @@ BUILT_IN: tuple[Family, ...] = (
     champion_challenger.FAMILY,
     estimated_performance.FAMILY,
     fairness.FAMILY,
-    multivariate.FAMILY,
+    multivariate_drift.FAMILY,
     outliers.FAMILY,
 )
 

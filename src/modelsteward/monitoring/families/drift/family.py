@@ -3,19 +3,19 @@
 Data drift compares the window's input columns, prediction drift its output columns,
 with the reference profile of ``families.reference``, by the methods of
 ``monitoring.drift`` (docs/drift.md has the default rule). A window big enough, with
-``STEWARD_DASK_ADDRESS`` set, is summarised on Dask (``monitoring.distributed``).
+``STEWARD_DASK_ADDRESS`` set, is summarised on Dask (``monitoring.families.drift.distributed``).
 """
 
 from __future__ import annotations
 
-from modelsteward.monitoring import distributed
-from modelsteward.monitoring.builtin_points import drift_points
 from modelsteward.monitoring.drift import compare
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, too_small
+from modelsteward.monitoring.families.drift import distributed
+from modelsteward.monitoring.families.drift.points import drift_points
 from modelsteward.monitoring.families.reference import compared, open_window, reference_profile
 from modelsteward.monitoring.profile import DatasetProfile
-from modelsteward.monitoring.segments import segments
 from modelsteward.monitoring.specs import DataDriftSpec, DriftSpec, PredictionDriftSpec
+from modelsteward.monitoring.windows.segments import segments
 
 
 def evaluate(spec: DriftSpec, ctx: FamilyContext) -> FamilyResult:

@@ -19,7 +19,9 @@ from tests.helpers import settings_for
 
 from modelsteward.config import Settings
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring.distributed import (
+from modelsteward.monitoring.drift import DriftResult, compare
+from modelsteward.monitoring.drift.window import WindowState, summarise_batches
+from modelsteward.monitoring.families.drift.distributed import (
     InProcess,
     OnDask,
     WindowDrift,
@@ -27,13 +29,11 @@ from modelsteward.monitoring.distributed import (
     dask_min_rows,
     window_drift,
 )
-from modelsteward.monitoring.drift import DriftResult, compare
-from modelsteward.monitoring.drift.window import WindowState, summarise_batches
 from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.profile import DatasetProfile, profile_dataset
-from modelsteward.monitoring.segments import dominant_version, segments
 from modelsteward.monitoring.specs import DriftSpec
 from modelsteward.monitoring.windows import read_window
+from modelsteward.monitoring.windows.segments import dominant_version, segments
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
 NOW = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)

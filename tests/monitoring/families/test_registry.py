@@ -10,7 +10,7 @@ import pytest
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.families.registry import FAMILIES, parse_spec
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "monitoring.md"
 
 
 def test_every_registered_family_is_documented_and_every_documented_one_registered() -> None:

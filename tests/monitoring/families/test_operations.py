@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tests.monitoring.test_runner import Deployed, deployed  # noqa: F401 (fixture)
 
-from modelsteward.monitoring.operations import operations
+from modelsteward.monitoring.families.operations.traffic import operations
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

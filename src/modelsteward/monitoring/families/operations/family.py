@@ -1,16 +1,16 @@
 """The ``operations`` family: latency, throughput, errors and resource use of the serving.
 
-Request figures come from the prediction log (``monitoring.operations``), CPU, memory
-and GPU from the serving processes' samples (``monitoring.resources``); a window is
-counted in requests, not rows, so ``segment_by`` does not apply.
+Request figures come from the prediction log (``traffic``), CPU, memory and GPU from
+the serving processes' samples (``resources``); a window is counted in requests, not
+rows, so ``segment_by`` does not apply.
 """
 
 from __future__ import annotations
 
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, too_small
-from modelsteward.monitoring.operations import operations
-from modelsteward.monitoring.performance import judged
-from modelsteward.monitoring.resources import resource_usage
+from modelsteward.monitoring.families.operations.resources import resource_usage
+from modelsteward.monitoring.families.operations.traffic import operations
+from modelsteward.monitoring.points import judged
 from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, OperationsSpec
 
 

@@ -30,15 +30,15 @@ from modelsteward.monitoring.drift import DriftResult
 from modelsteward.monitoring.drift.compare import drift_from_state
 from modelsteward.monitoring.drift.window import WindowState
 from modelsteward.monitoring.profile import DatasetProfile
-from modelsteward.monitoring.segments import MAX_SEGMENTS
 from modelsteward.monitoring.specs import DriftSpec
-from modelsteward.monitoring.window_facts import GroupFacts, columns_of, group_facts
-from modelsteward.monitoring.window_scan import (
+from modelsteward.monitoring.windows.facts import GroupFacts, columns_of, group_facts
+from modelsteward.monitoring.windows.scan import (
     WindowColumns,
     WindowScope,
     scope_of,
     typed_batches,
 )
+from modelsteward.monitoring.windows.segments import MAX_SEGMENTS
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_ROWS = 5_000_000
