@@ -31,11 +31,11 @@ from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
 from modelsteward.events.domain import DomainEvent
 from modelsteward.monitoring.drift import DriftConfig, compare
-from modelsteward.monitoring.families.multivariate import MultivariateDriftSpec, judge
+from modelsteward.monitoring.families.multivariate_drift import MultivariateDriftSpec, judge
+from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.multivariate import MultivariateBaseline, fit_baseline
 from modelsteward.monitoring.multivariate.baseline import size_of
 from modelsteward.monitoring.multivariate.domain_classifier import NOT_INSTALLED
-from modelsteward.monitoring.specs import parse_spec
 from modelsteward.registry.specs import MAX_DOC_BYTES, TrainingDataRef
 from modelsteward.sdk.client import Client, _training_data_ref
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord

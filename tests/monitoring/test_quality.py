@@ -85,8 +85,8 @@ def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: 
 
 
 def test_quality_rates_carry_their_sampling_band() -> None:
-    from modelsteward.monitoring.runner import quality_points
-    from modelsteward.monitoring.specs import parse_spec
+    from modelsteward.monitoring.families.data_quality import quality_points
+    from modelsteward.monitoring.families.registry import parse_spec
 
     reference = pa.table({"age": pa.array([30.0, 40.0, 50.0] * 100)})
     small = pa.table(

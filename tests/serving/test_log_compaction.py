@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 from modelsteward.background import background_work
 from modelsteward.cli.main import app as cli
 from modelsteward.context import Steward
-from modelsteward.monitoring.window_scan import open_rows, scope_of
 from modelsteward.monitoring.windows import read_window
+from modelsteward.monitoring.windows.scan import open_rows, scope_of
 from modelsteward.serving import hoursort
 from modelsteward.serving.compaction import CompactionReport, compact_log
 from modelsteward.serving.logclaim import CLAIM_NAME

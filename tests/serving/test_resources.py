@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from tests.helpers import settings_for
 
 from modelsteward.context import Steward
-from modelsteward.monitoring.resources import resource_usage
+from modelsteward.monitoring.families.operations.resources import resource_usage
 from modelsteward.serving.resources import FOLDER, ResourceSampler
 from modelsteward.serving.service import Serving
 

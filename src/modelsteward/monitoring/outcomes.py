@@ -8,33 +8,20 @@ its points, the monitor's last status and the events are one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelsteward.context import Change, Steward
 from modelsteward.errors import NotFound
-from modelsteward.monitoring.performance import Point
+from modelsteward.monitoring.families.base import FamilyResult
 from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
 from modelsteward.monitoring.views import PointView, RunResult
 from modelsteward.store.tables import Deployment, Model
 
 ACTOR = "system:monitoring"
 DECISIVE = ("ok", "breached")
-
-
-@dataclass
-class Evaluation:
-    status: str
-    rows: int
-    start: datetime | None
-    points: list[Point] = field(default_factory=list)
-    detail: dict[str, Any] = field(default_factory=dict)
-    baseline: dict[str, Any] | None = None
-    version: int | None = None
 
 
 def _previous(
@@ -64,7 +51,7 @@ def store_outcome(
     steward: Steward,
     monitor_id: int,
     deployment: str,
-    evaluation: Evaluation,
+    evaluation: FamilyResult,
     started: datetime,
     now: datetime,
     trigger: str,

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from modelsteward.context import Steward
 from modelsteward.errors import NotFound
 from modelsteward.monitoring.report.build import Report, build_report
-from modelsteward.monitoring.runner import dominant_version
 from modelsteward.monitoring.service import list_monitors, metric_points
 from modelsteward.monitoring.views import MonitorView, PointView
 from modelsteward.monitoring.windows import read_window
+from modelsteward.monitoring.windows.segments import dominant_version
 from modelsteward.profiles.dataset import DatasetProfile
 from modelsteward.store.tables import Deployment, ModelVersion
 

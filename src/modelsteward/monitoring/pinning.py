@@ -19,13 +19,14 @@ from pydantic import ValidationError
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.multivariate.baseline import fit_baseline
 from modelsteward.monitoring.multivariate.matrix import numeric_names
-from modelsteward.monitoring.segments import dominant_version
 from modelsteward.monitoring.service import _monitor
-from modelsteward.monitoring.specs import Window, parse_spec
+from modelsteward.monitoring.specs import Window
 from modelsteward.monitoring.views import MonitorView
 from modelsteward.monitoring.windows import read_window
+from modelsteward.monitoring.windows.segments import dominant_version
 from modelsteward.profiles.dataset import profile_dataset
 from modelsteward.registry.specs import MAX_DOC_BYTES
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
+from modelsteward.monitoring.families.registry import parse_spec, with_changes
 from modelsteward.monitoring.runner import run_monitor
-from modelsteward.monitoring.specs import parse_spec, with_changes
 from modelsteward.monitoring.tables import MetricPoint, Monitor, MonitorRun
 from modelsteward.monitoring.views import MonitorView, PointView, RunResult
 from modelsteward.names import check_name

@@ -1,16 +1,17 @@
 """Stored monitor specs: frozen pydantic models, their ``type`` resolved through an allow-list.
 
-A monitor's spec is JSON in the database; ``parse_spec`` turns it back into one of the
-classes in ``SPEC_TYPES`` (never an import path read from storage). Each family names
-the metrics it produces, so a threshold for a metric that does not exist is refused.
+A monitor's spec is JSON in the database; ``families.registry.parse_spec`` turns it back
+into the spec class of the family its ``type`` names (never an import path read from
+storage). Each family names the metrics it produces, so a threshold for a metric that
+does not exist is refused.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.drift.config import DriftConfig
@@ -67,7 +68,7 @@ class Bound(Strict):
 
 
 class MonitorSpec(Strict):
-    """Fields every monitor has; ``type`` picks the family (see ``SPEC_TYPES``)."""
+    """Fields every monitor has; ``type`` picks the family (see ``families.registry``)."""
 
     metrics: ClassVar[tuple[str, ...]] = ()
     type: str
@@ -203,24 +204,6 @@ class OperationsSpec(MonitorSpec):
     min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 1
 
 
-SPEC_TYPES: dict[str, type[MonitorSpec]] = {
-    "data_quality": DataQualitySpec,
-    "data_drift": DataDriftSpec,
-    "prediction_drift": PredictionDriftSpec,
-    "performance": PerformanceSpec,
-    "operations": OperationsSpec,
-}
-
-
-def register_spec(spec: type[MonitorSpec]) -> type[MonitorSpec]:
-    """Add a monitor family's spec class (``monitoring.families`` does, at import)."""
-    kind = spec.model_fields["type"].default
-    if not isinstance(kind, str) or not spec.metrics:
-        raise TypeError(f"{spec.__name__} needs a literal 'type' default and its 'metrics'")
-    SPEC_TYPES[kind] = spec
-    return spec
-
-
 DEFAULT_THRESHOLDS: dict[str, dict[str, Bound]] = {
     "data_quality": {  # missing_rate: the reference's rate plus 5 points, per column
         "type_violation_rate": Bound(max=0.0),
@@ -230,26 +213,3 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, Bound]] = {
     },
     "operations": {"error_rate": Bound(max=0.05), "latency_p99_ms": Bound(max=1000.0)},
 }
-
-
-def parse_spec(data: Any) -> MonitorSpec:
-    """A stored or submitted spec as its family's class; InvalidInput names the first error."""
-    if not isinstance(data, dict):
-        raise InvalidInput("a monitor spec must be an object")
-    kind = data.get("type")
-    if kind not in SPEC_TYPES:
-        raise InvalidInput(f"monitor type must be one of {', '.join(SPEC_TYPES)}")
-    try:
-        return SPEC_TYPES[kind].model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(f"monitor spec: {where + ': ' if where else ''}{message}") from None
-
-
-def with_changes(spec: MonitorSpec, changes: dict[str, Any]) -> MonitorSpec:
-    """The spec with top-level fields replaced, validated as a whole; the type never changes."""
-    if "type" in changes and changes["type"] != spec.type:
-        raise InvalidInput("a monitor's type cannot change; create another monitor")
-    return parse_spec({**spec.model_dump(mode="json"), **changes})

@@ -372,7 +372,7 @@ def _prediction_profile(
     """The training-time predictions' profile, prediction drift's baseline."""
     import pandas as pd
 
-    from modelsteward.monitoring.prediction_baseline import profile_predictions
+    from modelsteward.monitoring.families.drift.prediction_baseline import profile_predictions
 
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     return profile_predictions(model, frame, input_schema)

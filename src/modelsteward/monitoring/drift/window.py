@@ -6,7 +6,7 @@ For each column: its row count, missing and invalid values, and either a
 summary, so the current data is sorted once per column and never held whole.
 
 The summaries are exactly mergeable: parts of a window summarised apart (on Dask
-workers, see ``monitoring/distributed.py``) and merged give the same counts at the
+workers, see ``monitoring/families/drift/distributed.py``) and merged give the same counts at the
 reference's sketch edges as one pass over the whole window.
 """
 

@@ -1,11 +1,10 @@
 """What a monitor family is: a spec class and a function from a window to metric points.
 
-The first five families (data quality, drift, performance, operations) live in
-``monitoring.runner``; later ones register a ``Family`` here, so the runner, the API,
-the CLI and the UI pick them up without knowing them. A family reads its own window
-through ``FamilyContext.window`` (it decides the route, whether labels are joined) and
-returns its points; it may also return a baseline to keep on the monitor (its reference
-captured from the first window, for instance).
+Each family module ends with its ``Family`` descriptor; ``families.registry`` lists them
+all, so the runner, the API, the CLI and the UI pick them up without knowing them. A
+family reads its own window through ``FamilyContext.window`` (it decides the route,
+whether labels are joined) and returns its points; it may also return a baseline to
+keep on the monitor (its reference captured from the first window, for instance).
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from modelsteward.context import Steward
-from modelsteward.monitoring.performance import Point
-from modelsteward.monitoring.specs import MonitorSpec, register_spec
+from modelsteward.monitoring.points import Point
+from modelsteward.monitoring.specs import MonitorSpec
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.monitoring.windows import PredictionWindow, read_window
 from modelsteward.store.tables import ModelVersion
@@ -71,7 +70,7 @@ class FamilyResult:
     rows: int
     start: datetime | None
     points: list[Point] = field(default_factory=list)
-    status: str = "ok"
+    status: str = "ok"  # or "not enough data", "column missing", "failed"...
     detail: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] | None = None
     version: int | None = None
@@ -82,6 +81,9 @@ Evaluate = Callable[[Any, FamilyContext], FamilyResult]
 
 @dataclass(frozen=True)
 class Family:
+    """A monitor type: its spec class (whose ``type`` default names it), the function that
+    evaluates a spec over a run's window, and a line saying what it measures."""
+
     spec: type[MonitorSpec]
     evaluate: Evaluate
     summary: str
@@ -89,16 +91,6 @@ class Family:
     @property
     def type(self) -> str:
         return str(self.spec.model_fields["type"].default)
-
-
-FAMILIES: dict[str, Family] = {}
-
-
-def register(family: Family) -> Family:
-    """Make a family known to the runner and its spec to ``parse_spec``."""
-    register_spec(family.spec)
-    FAMILIES[family.type] = family
-    return family
 
 
 def too_small(rows: int, spec: MonitorSpec, start: datetime | None) -> FamilyResult:

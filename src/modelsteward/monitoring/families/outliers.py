@@ -19,13 +19,14 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
-from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
+from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
 from modelsteward.monitoring.multivariate.matrix import read_matrix
 from modelsteward.monitoring.multivariate.outliers import Outliers, default_bound, outlier_rate
 from modelsteward.monitoring.multivariate.reference import open_window
-from modelsteward.monitoring.performance import Point, judged
+from modelsteward.monitoring.points import Point, judged
 from modelsteward.monitoring.specs import MonitorSpec
+from modelsteward.monitoring.windows.segments import segments
 
 
 class OutliersSpec(MonitorSpec):
@@ -83,8 +84,6 @@ def judge(
 
 
 def evaluate(spec: OutliersSpec, ctx: FamilyContext) -> FamilyResult:
-    from modelsteward.monitoring.segments import segments
-
     opened = open_window(spec, ctx)
     result: FamilyResult = opened.result
     if opened.baseline is None:
@@ -95,10 +94,8 @@ def evaluate(spec: OutliersSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=OutliersSpec,
-        evaluate=evaluate,
-        summary="outlier rate: rows far from the reference by Mahalanobis distance",
-    )
+FAMILY = Family(
+    spec=OutliersSpec,
+    evaluate=evaluate,
+    summary="outlier rate: rows far from the reference by Mahalanobis distance",
 )

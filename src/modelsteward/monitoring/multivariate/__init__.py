@@ -3,7 +3,7 @@
 A ``MultivariateBaseline`` (``baseline``) is fitted once on reference data and stored as
 JSON; ``reconstruction`` (PCA reconstruction error), ``domain_classifier`` (can a model
 tell reference from current rows?) and ``outliers`` (Mahalanobis distance per row) judge
-windows against it. The monitor families using them are ``families.multivariate`` and
+windows against it. The monitor families using them are ``families.multivariate_drift`` and
 ``families.outliers``; docs/monitoring-multivariate.md explains the defaults.
 """
 

@@ -156,7 +156,7 @@ class Opened:
 def open_window(spec: Any, ctx: FamilyContext) -> Opened:
     """Read the spec's window and resolve its baseline (the families' shared first step)."""
     from modelsteward.monitoring.families.base import FamilyResult, too_small
-    from modelsteward.monitoring.segments import dominant_version
+    from modelsteward.monitoring.windows.segments import dominant_version
 
     window = ctx.window(spec)
     if window.rows < spec.min_rows:

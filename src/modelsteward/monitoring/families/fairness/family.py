@@ -7,7 +7,7 @@ of ``attribute`` (an input column, else a column of the request meta such as ``r
 0.8, the four-fifths rule), each point's column the attribute; and one
 ``selection_rate`` point per group, its column the group's value (bounded through
 ``column_thresholds``: ``{"F": {"selection_rate": {"min": 0.2}}}``). The maths and the
-rules for small groups are in ``monitoring.fairness``.
+rules for small groups are in ``monitoring.families.fairness.measures``.
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ from pydantic import Field
 
 from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.bands import Estimate
-from modelsteward.monitoring.fairness import MEASURES, fairness
 from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
     FamilyResult,
-    register,
     too_small,
 )
-from modelsteward.monitoring.performance import Point, positive_of
+from modelsteward.monitoring.families.fairness.measures import MEASURES, fairness
+from modelsteward.monitoring.performance import positive_of
+from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import Bound, MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
+from modelsteward.monitoring.windows.segments import segments
 
 MAX_CLASSES = 20
 DEFAULTS = {
@@ -176,8 +177,6 @@ def evaluate(spec: FairnessSpec, ctx: FamilyContext) -> FamilyResult:
             detail=detail | {"note": problem},
             version=version,
         )
-    from modelsteward.monitoring.segments import segments
-
     result = FamilyResult(window.rows, window.start, detail=detail, version=version)
     for segment, part in segments(window, spec.segment_by):
         points, about = window_fairness(spec, part, segment)
@@ -187,11 +186,9 @@ def evaluate(spec: FairnessSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=FairnessSpec,
-        evaluate=evaluate,
-        summary="Demographic parity, equalised odds and disparate impact across a protected "
-        "attribute's groups",
-    )
+FAMILY = Family(
+    spec=FairnessSpec,
+    evaluate=evaluate,
+    summary="Demographic parity, equalised odds and disparate impact across a protected "
+    "attribute's groups",
 )

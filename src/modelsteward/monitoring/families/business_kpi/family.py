@@ -1,7 +1,7 @@
 """The ``business_kpi`` family: a user's KPI over the window, with a threshold.
 
 The KPI is either ``sql``, a DuckDB query over the table ``predictions`` (see
-``monitoring.kpi`` for its columns and the sandbox it runs in), or ``function``, a KPI
+``business_kpi.sql`` for its columns and the sandbox it runs in), or ``function``, a KPI
 registered by name (``monitoring.kpi_functions``). Its value is the metric ``kpi``, the
 point's column the KPI's name (``metric``, by default the function's name), so
 ``thresholds={"kpi": {"min": 0.2}}`` bounds it like any other metric. A query returning
@@ -26,14 +26,19 @@ from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
     FamilyResult,
-    register,
     too_small,
 )
-from modelsteward.monitoring.kpi import check_sql, number, predictions_table, run_sql_kpi
+from modelsteward.monitoring.families.business_kpi.sql import (
+    check_sql,
+    number,
+    predictions_table,
+    run_sql_kpi,
+)
 from modelsteward.monitoring.kpi_functions import KPIS
-from modelsteward.monitoring.performance import Point
+from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
+from modelsteward.monitoring.windows.segments import segments
 
 NO_BAND = "no band for SQL KPIs"
 
@@ -126,8 +131,6 @@ def evaluate(spec: BusinessKpiSpec, ctx: FamilyContext) -> FamilyResult:
         return too_small(window.rows, spec, window.start)
     version = Counter(window.meta.column("version").to_pylist()).most_common(1)[0][0]
     detail = {"kpi": spec.kpi_name, "sampled": window.sampled, "total_rows": window.total_rows}
-    from modelsteward.monitoring.segments import segments
-
     result = FamilyResult(window.rows, window.start, detail=detail, version=version)
     compute = sql_points if spec.sql is not None else function_points
     for segment, part in segments(window, spec.segment_by):
@@ -135,10 +138,8 @@ def evaluate(spec: BusinessKpiSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=BusinessKpiSpec,
-        evaluate=evaluate,
-        summary="A business KPI from DuckDB SQL over predictions and labels, or a named function",
-    )
+FAMILY = Family(
+    spec=BusinessKpiSpec,
+    evaluate=evaluate,
+    summary="A business KPI from DuckDB SQL over predictions and labels, or a named function",
 )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tests.monitoring.test_runner import Deployed, deployed  # noqa: F401 (fixture)
 
-from modelsteward.monitoring.operations import operations
+from modelsteward.monitoring.families.operations.traffic import operations
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
 # Models here follow no life cycle, so deployments are not gated (see serving/test_admission.py).

@@ -3,7 +3,7 @@
 ``read_window`` types every feature from the whole window (one text value among numbers
 makes the column text) and materialises the rows. To summarise a window in parts (on
 Dask workers, or here in bounded memory) each part must be typed the same way: a first
-pass gathers every group's facts (``window_facts``), merged into one ``WindowColumns``;
+pass gathers every group's facts (``facts``), merged into one ``WindowColumns``;
 then each group is read as Arrow batches typed by it. Filters and the deterministic
 hash sample are ``read_window``'s, so the rows are the same rows.
 """

@@ -25,9 +25,15 @@ import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from modelsteward.monitoring.bands import wilson
-from modelsteward.monitoring.comparison import Delta, mcnemar, paired_t, two_proportions, welch
-from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
-from modelsteward.monitoring.performance import Point
+from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
+from modelsteward.monitoring.families.champion_challenger.comparison import (
+    Delta,
+    mcnemar,
+    paired_t,
+    two_proportions,
+    welch,
+)
+from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
 
@@ -265,10 +271,8 @@ def _result(
     return FamilyResult(rows, start, points, detail=detail, version=b.version)
 
 
-FAMILY = register(
-    Family(
-        spec=ChampionChallengerSpec,
-        evaluate=evaluate,
-        summary="challenger minus champion on shadow or split traffic, with significance tests",
-    )
+FAMILY = Family(
+    spec=ChampionChallengerSpec,
+    evaluate=evaluate,
+    summary="challenger minus champion on shadow or split traffic, with significance tests",
 )

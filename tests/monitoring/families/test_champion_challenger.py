@@ -24,9 +24,9 @@ from tests.monitoring.test_runner import DEPLOYMENT, bare_deployment, wait_appli
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.service import create_monitor
-from modelsteward.monitoring.specs import parse_spec
 from modelsteward.monitoring.views import RunResult
 from modelsteward.sdk.client import Client
 from modelsteward.serving.labels import LabelStore

@@ -20,16 +20,20 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from sqlalchemy import update
-from tests.monitoring.test_fairness import logged_deployment
+from tests.monitoring.families.test_fairness import logged_deployment
 from tests.monitoring.test_runner import DEPLOYMENT, Deployed
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring.kpi import predictions_table, run_sql_kpi, sandbox
+from modelsteward.monitoring.families.business_kpi.sql import (
+    predictions_table,
+    run_sql_kpi,
+    sandbox,
+)
+from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.kpi_functions import KPIS, KpiRegistry
 from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.runner import run_monitor
-from modelsteward.monitoring.specs import parse_spec
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.monitoring.windows import PredictionWindow
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
@@ -356,7 +360,7 @@ def test_kpis_are_found_through_the_entry_point_group(
 
 
 def test_every_spec_in_the_docs_is_a_valid_monitor_spec() -> None:
-    doc = Path(__file__).resolve().parents[2] / "docs" / "monitoring-fairness-and-kpis.md"
+    doc = Path(__file__).resolve().parents[3] / "docs" / "monitoring-fairness-and-kpis.md"
     blocks = re.findall(r"```json\n(.*?)```", doc.read_text(), flags=re.S)
     assert len(blocks) == 4
     assert {parse_spec(json.loads(block)).type for block in blocks} == {"fairness", "business_kpi"}

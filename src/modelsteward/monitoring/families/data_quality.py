@@ -1,7 +1,8 @@
-"""Points of the built-in drift and data quality families, from their computed results.
+"""The ``data_quality`` family: each input column's rates against the reference profile.
 
-Drift points carry each method's statistic with its no-drift band; quality points
-carry each rate with its 95% Wilson band and the threshold that judged it.
+Per column: missing, type violation, out of range and unseen category rates; for the
+window: duplicate rows and schema changes (``monitoring.quality`` computes them). The
+reference is ``families.reference``'s; the default thresholds are ``DEFAULT_THRESHOLDS``.
 """
 
 from __future__ import annotations
@@ -12,63 +13,23 @@ from typing import Any
 import pyarrow as pa
 
 from modelsteward.monitoring.bands import Estimate, wilson
-from modelsteward.monitoring.drift import DriftResult
-from modelsteward.monitoring.performance import Point, judged
+from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
+from modelsteward.monitoring.families.reference import open_window
+from modelsteward.monitoring.points import Point, judged
 from modelsteward.monitoring.quality import data_quality
-from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, Bound, MonitorSpec
+from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, Bound, DataQualitySpec, MonitorSpec
+from modelsteward.monitoring.windows.segments import segments
 from modelsteward.profiles.dataset import DatasetProfile
 
 
-def drift_points(result: DriftResult, segment: str = "") -> list[Point]:
-    """A drift_score point per column and the data set's drift_share.
-
-    The score is the method's statistic with its no-drift band; methods that decide by
-    p-value carry their p-value and its threshold in ``detail`` (no threshold line)."""
-    points = []
-    for column in result.columns:
-        detail: dict[str, Any] = {
-            "method": column.method,
-            "kind": column.kind,
-            "p_value": column.p_value,
-            "reference_rows": column.reference_rows,
-            "current_rows": column.current_rows,
-        }
-        by_p_value = column.p_value is not None and column.method in ("ks", "chi_square")
-        if by_p_value:
-            detail["p_threshold"] = column.threshold
-        status = "breached" if column.status == "drift" else column.status
-        points.append(
-            Point(
-                "drift_score",
-                column.statistic,
-                column.column,
-                segment,
-                column.low,
-                column.high,
-                None if by_p_value else column.threshold,
-                status,
-                detail,
-            )
-        )
-    share = result.drift_share
-    share_status = "not enough data" if share is None else "ok"
-    if result.dataset_drift:
-        share_status = "breached"
-    detail = {"drifted_columns": result.drifted_columns}
-    points.append(
-        Point(
-            "drift_share",
-            share,
-            "",
-            segment,
-            None,
-            None,
-            result.share_threshold,
-            share_status,
-            detail,
-        )
-    )
-    return points
+def evaluate(spec: DataQualitySpec, ctx: FamilyContext) -> FamilyResult:
+    opened = open_window(spec, ctx)
+    result = opened.result
+    if opened.profile is None:
+        return result
+    for segment, part in segments(opened.window, spec.segment_by):
+        result.points += quality_points(spec, opened.profile, part.inputs, segment)
+    return result
 
 
 def quality_points(
@@ -132,3 +93,11 @@ def rate_band(rate: float | None, rows: int) -> tuple[float | None, float | None
     if rate is None or rows <= 0 or not 0.0 <= rate <= 1.0:
         return None, None
     return wilson(round(rate * rows), rows)
+
+
+FAMILY = Family(
+    spec=DataQualitySpec,
+    evaluate=evaluate,
+    summary="missing, type violation, out of range and unseen category rates per input "
+    "column; duplicate rows and schema changes",
+)

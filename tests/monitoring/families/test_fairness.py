@@ -20,14 +20,14 @@ from tests.monitoring.test_runner import DEPLOYMENT, Deployed, bare_deployment
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring.fairness import (
+from modelsteward.monitoring.families.fairness.family import FairnessSpec, window_fairness
+from modelsteward.monitoring.families.fairness.measures import (
     demographic_parity_difference,
     disparate_impact_ratio,
     equalized_odds_difference,
     fairness,
     selection_rates,
 )
-from modelsteward.monitoring.families.fairness import FairnessSpec, window_fairness
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.windows import PredictionWindow
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord

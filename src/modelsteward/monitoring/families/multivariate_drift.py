@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from modelsteward.monitoring.bands import Estimate
-from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, register
+from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
 from modelsteward.monitoring.multivariate.baseline import MultivariateBaseline
 from modelsteward.monitoring.multivariate.domain_classifier import (
     MAX_CURRENT_ROWS,
@@ -36,8 +36,9 @@ from modelsteward.monitoring.multivariate.domain_classifier import (
 from modelsteward.monitoring.multivariate.matrix import read_matrix
 from modelsteward.monitoring.multivariate.reconstruction import default_band, reconstruction_error
 from modelsteward.monitoring.multivariate.reference import open_window
-from modelsteward.monitoring.performance import Point
+from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import Bound, MonitorSpec
+from modelsteward.monitoring.windows.segments import segments
 
 AUC_BOUND = Bound(max=0.6)
 CHANCE = 0.5
@@ -131,8 +132,6 @@ def judge(
 
 
 def evaluate(spec: MultivariateDriftSpec, ctx: FamilyContext) -> FamilyResult:
-    from modelsteward.monitoring.segments import segments
-
     opened = open_window(spec, ctx)
     result: FamilyResult = opened.result
     if opened.baseline is None:
@@ -142,10 +141,8 @@ def evaluate(spec: MultivariateDriftSpec, ctx: FamilyContext) -> FamilyResult:
     return result
 
 
-FAMILY = register(
-    Family(
-        spec=MultivariateDriftSpec,
-        evaluate=evaluate,
-        summary="multivariate drift: domain classifier AUC and PCA reconstruction error",
-    )
+FAMILY = Family(
+    spec=MultivariateDriftSpec,
+    evaluate=evaluate,
+    summary="multivariate drift: domain classifier AUC and PCA reconstruction error",
 )

@@ -19,8 +19,9 @@ from tests.helpers import settings_for
 
 from modelsteward.config import Settings
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring import runner
-from modelsteward.monitoring.distributed import (
+from modelsteward.monitoring.drift import DriftResult, compare
+from modelsteward.monitoring.drift.window import WindowState, summarise_batches
+from modelsteward.monitoring.families.drift.distributed import (
     InProcess,
     OnDask,
     WindowDrift,
@@ -28,10 +29,10 @@ from modelsteward.monitoring.distributed import (
     dask_min_rows,
     window_drift,
 )
-from modelsteward.monitoring.drift import DriftResult, compare
-from modelsteward.monitoring.drift.window import WindowState, summarise_batches
-from modelsteward.monitoring.specs import DriftSpec, parse_spec
+from modelsteward.monitoring.families.registry import parse_spec
+from modelsteward.monitoring.specs import DriftSpec
 from modelsteward.monitoring.windows import read_window
+from modelsteward.monitoring.windows.segments import dominant_version, segments
 from modelsteward.profiles.dataset import DatasetProfile, profile_dataset
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 
@@ -132,13 +133,13 @@ def on_one_machine(settings: Settings, spec: DriftSpec, profile: DatasetProfile)
         max_rows=spec.max_rows,
     )
     results = []
-    for segment, part in runner.segments(window, spec.segment_by):
+    for segment, part in segments(window, spec.segment_by):
         data = part.outputs if spec.type == "prediction_drift" else part.inputs
         results.append((segment, compare(profile, data, spec.drift_config())))
     return WindowDrift(
         window.rows,
         window.start,
-        runner.dominant_version(window),
+        dominant_version(window),
         {"sampled": window.sampled, "total_rows": window.total_rows},
         results,
     )

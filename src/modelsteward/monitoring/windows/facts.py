@@ -14,14 +14,14 @@ from typing import Any
 
 import duckdb
 
-from modelsteward.monitoring.window_scan import (
+from modelsteward.monitoring.windows import MAX_KEYS, NUMBER_TYPES, run_sql
+from modelsteward.monitoring.windows.scan import (
     WindowColumns,
     WindowScope,
     open_rows,
     parsed_struct,
     sql_text,
 )
-from modelsteward.monitoring.windows import MAX_KEYS, NUMBER_TYPES, run_sql
 
 FirstSeen = tuple[int, int]  # (earliest time in epoch µs, earliest position in an object)
 FirstRow = tuple[int, str, int]  # (time in epoch µs, request id, row within the request)

@@ -1,7 +1,7 @@
 """Classifier performance estimated without labels (CBPE), and the estimate's own error.
 
 Every window gets estimated accuracy, precision, recall, F1 and ROC AUC from the scores
-alone (``monitoring.estimation``), judged like measured performance: by default against
+alone (``estimation``, beside this module), judged like measured performance: by default against
 the version's registered metrics less ``tolerance``. The scores are calibrated with, in
 order: the version's ``meta["calibration"]``; a map this monitor fitted on the first
 window with ``calibration_rows`` labelled rows (kept as its baseline); else none, the
@@ -24,26 +24,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from modelsteward.monitoring import estimation
 from modelsteward.monitoring.bands import Estimate, missing, proportion
 from modelsteward.monitoring.families.base import (
     Family,
     FamilyContext,
     FamilyResult,
-    register,
     too_small,
 )
+from modelsteward.monitoring.families.estimated_performance import estimation
 from modelsteward.monitoring.performance import (
     NEGATIVE_PARTNERS,
     SCORE_NAMES,
-    Point,
     classification,
-    judged,
     positive_of,
     registered_bounds,
 )
+from modelsteward.monitoring.points import Point, judged
 from modelsteward.monitoring.specs import Bound, MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow
+from modelsteward.monitoring.windows.segments import segments
 from modelsteward.store.tables import ModelVersion
 
 Metric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
@@ -233,8 +232,6 @@ def _error(
 
 
 def evaluate(spec: EstimatedPerformanceSpec, ctx: FamilyContext) -> FamilyResult:
-    from modelsteward.monitoring.segments import segments
-
     window = ctx.window(spec, labels=True)
     if window.rows < spec.min_rows:
         return too_small(window.rows, spec, window.start)
@@ -283,10 +280,8 @@ def _unscored(
     return judged(estimates, spec, segment, defaults)
 
 
-FAMILY = register(
-    Family(
-        spec=EstimatedPerformanceSpec,
-        evaluate=evaluate,
-        summary="classifier performance estimated from calibrated scores (CBPE), no labels",
-    )
+FAMILY = Family(
+    spec=EstimatedPerformanceSpec,
+    evaluate=evaluate,
+    summary="classifier performance estimated from calibrated scores (CBPE), no labels",
 )

@@ -27,13 +27,13 @@ from tests.monitoring.test_runner import DEPLOYMENT, bare_deployment, wait_appli
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring.estimation import (
+from modelsteward.monitoring.families.estimated_performance.estimation import (
     Calibration,
     estimate,
     expected_share,
     fit_calibration,
 )
-from modelsteward.monitoring.families.estimated_performance import _positive
+from modelsteward.monitoring.families.estimated_performance.family import _positive
 from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.service import create_monitor

@@ -12,8 +12,8 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from tests.helpers import training_frame
 
-from modelsteward.monitoring import prediction_baseline
-from modelsteward.monitoring.prediction_baseline import profile_predictions
+from modelsteward.monitoring.families.drift import prediction_baseline
+from modelsteward.monitoring.families.drift.prediction_baseline import profile_predictions
 from modelsteward.registry.schema_inference import infer_schema
 
 

@@ -29,15 +29,15 @@ from modelsteward.errors import InvalidInput
 from modelsteward.monitoring.drift import DriftResult
 from modelsteward.monitoring.drift.compare import drift_from_state
 from modelsteward.monitoring.drift.window import WindowState
-from modelsteward.monitoring.segments import MAX_SEGMENTS
 from modelsteward.monitoring.specs import DriftSpec
-from modelsteward.monitoring.window_facts import GroupFacts, columns_of, group_facts
-from modelsteward.monitoring.window_scan import (
+from modelsteward.monitoring.windows.facts import GroupFacts, columns_of, group_facts
+from modelsteward.monitoring.windows.scan import (
     WindowColumns,
     WindowScope,
     scope_of,
     typed_batches,
 )
+from modelsteward.monitoring.windows.segments import MAX_SEGMENTS
 from modelsteward.profiles.dataset import DatasetProfile
 
 log = logging.getLogger(__name__)

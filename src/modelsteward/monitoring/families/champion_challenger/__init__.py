@@ -1,0 +1,1 @@
+"""The ``champion_challenger`` monitor and its significance tests (``comparison``)."""

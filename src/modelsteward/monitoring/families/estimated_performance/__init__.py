@@ -1,0 +1,1 @@
+"""The ``estimated_performance`` monitor and its CBPE maths (``estimation``)."""

@@ -1,0 +1,1 @@
+"""The ``fairness`` monitor and its measures over arrays (``measures``)."""
