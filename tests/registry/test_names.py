@@ -118,6 +118,7 @@ def test_no_user_twin_and_no_hostile_token_name_is_created(api: httpx.Client, va
     )
 
 
+@pytest.mark.usefixtures("ungoverned")
 @pytest.mark.parametrize("value", twins("churn-live"), ids=repr)
 def test_no_deployment_or_environment_twin_is_created(churn_v1: httpx.Client, value: str) -> None:
     deploy(churn_v1, 1, name="churn-live")
@@ -128,6 +129,7 @@ def test_no_deployment_or_environment_twin_is_created(churn_v1: httpx.Client, va
     assert [(d["name"], d["environment"]) for d in listed] == [("churn-live", "production")]
 
 
+@pytest.mark.usefixtures("ungoverned")
 @pytest.mark.parametrize("value", twins("ops"), ids=repr)
 def test_no_monitor_twin_is_created(churn_v1: httpx.Client, value: str) -> None:
     deploy(churn_v1, 1)

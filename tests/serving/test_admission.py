@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from tests.cli.test_cli import steward_cli
-from tests.helpers import admin_token_of, sklearn_spec, token_for, upload, version_form
+from tests.helpers import admin_token_of, recorded, sklearn_spec, token_for, upload, version_form
 from tests.lifecycle.workbench import READY, model_file
 from tests.serving.test_deployments import wait_for
 
 from modelsteward.context import Steward
-from modelsteward.events import DomainEvent
 
 
 def as_user(api: httpx.Client, steward: Steward, role: str) -> httpx.Client:
@@ -125,8 +124,6 @@ def test_an_override_is_audited_raised_as_an_event_and_shown(
     api: httpx.Client, steward: Steward
 ) -> None:
     register(api)
-    seen: list[DomainEvent] = []
-    steward.bus.subscribe("deployment.overridden", seen.append)
     revision = deployed(api, 1, override="regulator demo, approved by phone")
     assert revision["reason"].endswith("override: regulator demo, approved by phone")
 
@@ -135,6 +132,7 @@ def test_an_override_is_audited_raised_as_an_event_and_shown(
     assert overridden["after"]["reason"] == "regulator demo, approved by phone"
     assert overridden["after"]["refusals"][0]["state"] == "registered"
     assert overridden["actor"] == "admin"
+    seen = recorded(steward, "deployment.overridden")
     assert [e.name for e in seen] == ["deployment.overridden"]
     assert seen[0].payload["environment"] == "production"
 
