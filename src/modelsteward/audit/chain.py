@@ -34,7 +34,8 @@ def record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(fields)).encode()).hexdigest()
 
 
-def _fields(event: AuditEvent) -> dict[str, Any]:
+def record_fields(event: AuditEvent) -> dict[str, Any]:
+    """What a stored record's hash covers, as ``append`` hashed it."""
     at = as_utc(event.at)
     return {
         "seq": event.seq,
@@ -159,7 +160,7 @@ def verify_chain(session: Session, batch: int = 5_000) -> ChainReport:
                 return ChainReport(checked, expected_seq, "record missing")
             if event.prev_hash != prev_hash:
                 return ChainReport(checked, event.seq, "previous hash does not match")
-            if record_hash(prev_hash, _fields(event)) != event.hash:
+            if record_hash(prev_hash, record_fields(event)) != event.hash:
                 return ChainReport(checked, event.seq, "record content was altered")
             prev_hash, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
             checked += 1

@@ -6,24 +6,13 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from modelsteward.audit.chain import ChainReport, verify_chain
+from modelsteward.audit.chain import ChainReport, record_fields, verify_chain
 from modelsteward.context import Steward
-from modelsteward.store.tables import AuditEvent, as_utc
+from modelsteward.store.tables import AuditEvent
 
 
 def event_view(event: AuditEvent) -> dict[str, Any]:
-    at = as_utc(event.at)
-    return {
-        "seq": event.seq,
-        "at": at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "before": event.before,
-        "after": event.after,
-        "hash": event.hash,
-    }
+    return {**record_fields(event), "hash": event.hash}
 
 
 def list_events(

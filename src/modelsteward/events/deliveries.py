@@ -82,7 +82,7 @@ def due(conn: Connection, subscriber: str, now: datetime, limit: int = 200) -> l
         if row.object_key in seen:
             continue
         seen.add(row.object_key)
-        if _aware(row.next_attempt_at) <= now:
+        if as_utc(row.next_attempt_at) <= now:
             first.append(row)
     return first[:limit]
 
@@ -145,13 +145,13 @@ def listing(
             "event": row.name,
             "object_type": row.object_type,
             "object_id": row.object_id,
-            "event_at": _aware(row.at),
+            "event_at": as_utc(row.at),
             "subscriber": row.subscriber,
             "state": row.state,
             "attempts": row.attempts,
-            "next_attempt_at": _aware(row.next_attempt_at),
+            "next_attempt_at": as_utc(row.next_attempt_at),
             "last_error": row.last_error,
-            "updated_at": _aware(row.updated_at),
+            "updated_at": as_utc(row.updated_at),
         }
         for row in conn.execute(query)
     ]
@@ -173,7 +173,3 @@ def requeue(
             raise NotFound(f"no event {event_id}")
         raise InvalidInput(f"event {event_id} has no failed delivery to retry")
     return int(queued.rowcount)
-
-
-def _aware(value: datetime) -> datetime:
-    return as_utc(value)
