@@ -50,7 +50,7 @@ def test_an_event_is_declared_once() -> None:
 def test_service_families_are_reserved_and_other_names_are_custom_life_cycle_events() -> None:
     known = catalogue()
     assert known.type_of("retirement.announced") is CUSTOM
-    for forged in ("version.deleted", "alert.opened", "metric.faked"):
+    for forged in ("version.deleted", "alert.forged", "metric.faked"):
         with pytest.raises(UndeclaredEvent, match="not declared"):
             known.type_of(forged)
     with pytest.raises(UndeclaredEvent, match="about a version, not a model"):

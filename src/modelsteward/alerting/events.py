@@ -1,0 +1,65 @@
+"""Events alerting records about alerts (see docs/events.md and docs/alerting.md).
+
+These payloads are the contract between the alert evaluation (which opens, acknowledges
+and resolves alerts) and the notification channels (which subscribe to them): a channel
+never reads alert tables to decide what to send.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from modelsteward.events.catalogue import EventType, Payload
+
+Severity = Literal["critical", "warning", "info"]
+AlertState = Literal["firing", "acknowledged", "resolved"]
+
+
+class AlertChanged(Payload):
+    """An alert as it stands after the change, with what routing needs to know."""
+
+    alert_id: int
+    rule: str
+    rule_id: int
+    severity: Severity
+    state: AlertState
+    model: str
+    deployment: str
+    environment: str | None
+    version: int | None
+    monitor: str | None
+    metric: str
+    column: str
+    segment: str
+    value: float | None
+    threshold: float | None
+    low: float | None
+    high: float | None
+    window_end: str | None
+    summary: str
+    labels: dict[str, str]
+    """Routing labels copied from the inventory: owner, team, risk_tier, environment,
+    model, deployment, severity, rule (and the model's tags as ``tag_<name>``)."""
+    opened_at: str
+    suppressed_by: str | None = None
+    """Why no one should be notified: ``silence N`` or ``inhibited by alert N``."""
+    by: str | None = None
+    """Who acknowledged or resolved it by hand (None when the metric recovered)."""
+    reason: str | None = None
+
+
+EVENTS = [
+    EventType("alert.opened", "A rule started firing for a target.", "alert", AlertChanged),
+    EventType(
+        "alert.acknowledged",
+        "Someone took an open alert in hand; it stays open until resolved.",
+        "alert",
+        AlertChanged,
+    ),
+    EventType(
+        "alert.resolved",
+        "An alert closed: its metric recovered for the keep-firing period, or by hand.",
+        "alert",
+        AlertChanged,
+    ),
+]
