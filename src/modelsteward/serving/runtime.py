@@ -1,8 +1,10 @@
 """The serving runtime of one process: loaded versions and the routes that use them.
 
 A background thread follows the database: it runs pending rollouts (claimed with a
-compare-and-set, so exactly one worker runs each) and, every ``poll_interval_s``,
-loads what newly applied revisions need and then swaps the routes in one step. The
+compare-and-set, so exactly one worker runs each) and loads what newly applied
+revisions need, then swaps the routes in one step. It looks when a deployment event
+reaches this process (the ``serving.routes`` subscriber, see ``serving.reactions``)
+and, as a fallback, every ``poll_interval_s``. The
 previous routes keep serving until the new ones are loaded, and model files are
 loaded on this thread, never inside a request handler.
 
@@ -21,6 +23,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,6 +185,15 @@ class ModelCache:
         return len(self._loaded)
 
 
+_RUNNING: weakref.WeakSet[ServingRuntime] = weakref.WeakSet()
+"""The started runtimes of this process, so an event can wake the ones it concerns."""
+
+
+def running(steward: Steward) -> list[ServingRuntime]:
+    """This process's started runtimes that serve ``steward``'s stores."""
+    return [runtime for runtime in list(_RUNNING) if runtime.steward is steward]
+
+
 class ServingRuntime:
     def __init__(self, steward: Steward, *, poll_interval_s: float = 0.5) -> None:
         self.steward = steward
@@ -203,12 +215,14 @@ class ServingRuntime:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="steward-serving", daemon=True)
             self._thread.start()
+            _RUNNING.add(self)
 
     def wake(self) -> None:
         """Look at the database now rather than at the next poll."""
         self._wake.set()
 
     def stop(self) -> None:
+        _RUNNING.discard(self)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
