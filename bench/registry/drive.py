@@ -107,11 +107,16 @@ def main() -> int:
     parser.add_argument("--transport", required=True)
     parser.add_argument("--mlflow", required=True, help="command line of the MLflow worker")
     parser.add_argument("--steward", required=True, help="command line of the steward worker")
+    parser.add_argument(
+        "--baseline", help="command line of a second steward worker (an older build)"
+    )
     parser.add_argument("--chunks", type=int, default=10)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
     workers = [Worker("mlflow", args.mlflow), Worker("modelsteward", args.steward)]
+    if args.baseline:
+        workers.append(Worker("baseline", args.baseline))
     try:
         for worker in workers:
             worker.wait_ready()

@@ -73,6 +73,14 @@ def compare(run: dict[str, Any]) -> dict[str, Any]:
             "meets_p95": s["p95_ms"] < TARGET_SEARCH_P95_MS if op in SEARCHES else None,
             "same_result_count": abs(m["mean_items"] - s["mean_items"]) < 1e-9,
         }
+    baseline = run["systems"].get("baseline")
+    if baseline is not None:  # an older build run beside the two: how the ratio moved
+        for op in OPERATIONS:
+            b = summary_of(baseline["ops"][op])
+            before = b["ops_per_s"] / rows[op]["mlflow"]["ops_per_s"]
+            rows[op]["baseline"] = b
+            rows[op]["baseline_ratio"] = before
+            rows[op]["ratio_change"] = rows[op]["ratio"] / before - 1
     return {
         "transport": run["transport"],
         "chunks": run["chunks"],
@@ -105,6 +113,15 @@ def table(result: dict[str, Any]) -> str:
             f"{row['ratio']:>6.2f} {spread[0]:>5.2f}-{spread[1]:<5.2f} "
             f"{m['p95_ms']:>13.2f} {s['p95_ms']:>14.2f}  {', '.join(checks)}"
         )
+    if any("baseline" in row for row in result["operations"].values()):
+        title = f"{'against the baseline build':<24} {'ratio before':>12} {'ratio now':>13}"
+        lines += ["", f"{title} {'change':>7}"]
+        for op, label in OPERATIONS.items():
+            row = result["operations"][op]
+            lines.append(
+                f"{label:<24} {row['baseline_ratio']:>12.2f} {row['ratio']:>13.2f} "
+                f"{row['ratio_change']:>+7.1%}"
+            )
     return "\n".join(lines)
 
 

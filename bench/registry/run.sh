@@ -7,6 +7,8 @@
 # Scale: MODELS, VERSIONS, REGISTER_OPS, GET_OPS, SEARCH_OPS (timed calls per operation;
 # half as many over HTTP); CHUNKS (how finely the two sides are interleaved); HTTP=0
 # skips the HTTP comparison; KEEP=1 keeps the stores (the folder is printed).
+# BASELINE_PYTHON=/path/to/other/venv/bin/python adds an older build of modelsteward as a
+# third side (in process only, its own store), to show how a change moved the ratios.
 # Results: bench/results/registry.json.
 set -euo pipefail
 
@@ -72,6 +74,14 @@ mlflow_fill=$!
 "$steward_py" "$here/steward_side.py" fill "${scale[@]}" > "$work/fill-steward.log" 2>&1 &
 steward_fill=$!
 fill_failed=0
+baseline=()
+if [[ -n "${BASELINE_PYTHON:-}" ]]; then
+  base_scale=(--workdir "$work/baseline" --models "$MODELS" --versions "$VERSIONS"
+              --register-ops "$REGISTER_OPS" --get-ops "$GET_OPS" --search-ops "$SEARCH_OPS")
+  mkdir -p "$work/baseline"
+  "$BASELINE_PYTHON" "$here/steward_side.py" fill "${base_scale[@]}" > "$work/fill-baseline.log" 2>&1
+  baseline=(--baseline "$(printf '%q ' "$BASELINE_PYTHON" "$here/steward_side.py" serve "${base_scale[@]}")")
+fi
 wait "$steward_fill" || fill_failed=1
 wait "$mlflow_fill" || fill_failed=1
 grep -h " fill\] .* in " "$work/fill-steward.log" "$work/fill-mlflow.log" || true
@@ -84,7 +94,7 @@ fi
 q() { printf '%q ' "$@"; }
 
 say "in process: both sides interleaved in $CHUNKS chunks per operation"
-"$steward_py" "$here/drive.py" --transport in-process --chunks "$CHUNKS" --out "$raw/in-process.json" \
+"$steward_py" "$here/drive.py" --transport in-process --chunks "$CHUNKS" --out "$raw/in-process.json" "${baseline[@]}" \
   --mlflow "$(q "$mlflow_py" "$here/mlflow_side.py" serve "${scale[@]}")" \
   --steward "$(q "$steward_py" "$here/steward_side.py" serve "${scale[@]}")"
 

@@ -26,7 +26,6 @@ from modelsteward.config import Settings  # noqa: E402
 from modelsteward.context import Steward  # noqa: E402
 from modelsteward.errors import StewardError  # noqa: E402
 from modelsteward.identity.users import SYSTEM  # noqa: E402
-from modelsteward.lifecycle.instances import start_pending_instances  # noqa: E402
 from modelsteward.lifecycle.store import ensure_library  # noqa: E402
 from modelsteward.registry.flavors.base import get_flavor  # noqa: E402
 from modelsteward.registry.models import create_model, search_models  # noqa: E402
@@ -81,10 +80,21 @@ def store_model_once(steward: Steward, workdir: Path) -> StoredBlob:
 
 
 def start_life_cycles(steward: Steward) -> None:
-    """Start every version's life cycle instance, as a server does after each registration."""
+    """Start every version's life cycle instance, as a server's dispatcher does after each
+    registration (``version.registered`` through the outbox). A build from before the
+    outbox (run as the baseline) started them with its catch-up sweep instead."""
     ensure_library(steward)
-    while start_pending_instances(steward, limit=1000):
-        pass
+    try:
+        from modelsteward.events.dispatcher import Dispatcher
+    except ImportError:  # the baseline build
+        from modelsteward.lifecycle.instances import start_pending_instances
+
+        while start_pending_instances(steward, limit=1000):
+            pass
+        return
+    dispatcher = Dispatcher(steward, scopes=("cluster",))
+    if not dispatcher.settle(timeout_s=3600):
+        raise SystemExit("the life cycle starts did not settle within an hour")
 
 
 def fill(args: argparse.Namespace) -> None:
