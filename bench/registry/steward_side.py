@@ -25,7 +25,11 @@ from modelsteward import __version__  # noqa: E402
 from modelsteward.config import Settings  # noqa: E402
 from modelsteward.context import Steward  # noqa: E402
 from modelsteward.errors import StewardError  # noqa: E402
-from modelsteward.identity.users import SYSTEM  # noqa: E402
+
+try:
+    from modelsteward.identity.users import SYSTEM
+except ImportError:  # a baseline build from before identity moved into the foundation
+    from modelsteward.governance.identity import SYSTEM  # type: ignore[no-redef]
 from modelsteward.lifecycle.store import ensure_library  # noqa: E402
 from modelsteward.registry.flavors.base import get_flavor  # noqa: E402
 from modelsteward.registry.models import create_model, search_models  # noqa: E402
