@@ -1,7 +1,7 @@
 """The ``data_quality`` family: each input column's rates against the reference profile.
 
 Per column: missing, type violation, out of range and unseen category rates; for the
-window: duplicate rows and schema changes (``monitoring.quality`` computes them). The
+window: duplicate rows and schema changes (``quality`` beside it computes them). The
 reference is ``families.reference``'s; the default thresholds are ``DEFAULT_THRESHOLDS``.
 """
 
@@ -14,9 +14,9 @@ import pyarrow as pa
 
 from modelsteward.monitoring.bands import Estimate, wilson
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
+from modelsteward.monitoring.families.data_quality.quality import data_quality
 from modelsteward.monitoring.families.reference import open_window
 from modelsteward.monitoring.points import Point, judged
-from modelsteward.monitoring.quality import data_quality
 from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, Bound, DataQualitySpec, MonitorSpec
 from modelsteward.monitoring.windows.segments import segments
 from modelsteward.profiles.dataset import DatasetProfile

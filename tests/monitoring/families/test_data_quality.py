@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from modelsteward.monitoring.quality import data_quality
+from modelsteward.monitoring.families.data_quality.quality import data_quality
 from modelsteward.profiles.dataset import profile_dataset
 
 
@@ -72,7 +72,7 @@ def test_empty_window_and_all_missing_column() -> None:
 
 
 def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: Path) -> None:
-    from modelsteward.monitoring.quality import duplicate_rows
+    from modelsteward.monitoring.families.data_quality.quality import duplicate_rows
     from modelsteward.monitoring.report.files import ParquetColumns
 
     frame = pd.DataFrame(
@@ -85,7 +85,7 @@ def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: 
 
 
 def test_quality_rates_carry_their_sampling_band() -> None:
-    from modelsteward.monitoring.families.data_quality import quality_points
+    from modelsteward.monitoring.families.data_quality.family import quality_points
     from modelsteward.monitoring.families.registry import parse_spec
 
     reference = pa.table({"age": pa.array([30.0, 40.0, 50.0] * 100)})
