@@ -306,3 +306,13 @@ def test_v2_outputs_are_named_as_the_metadata_announces(api: httpx.Client, tmp_p
         o["name"] for o in api.post("/v2/models/churn-production/infer", json=v2).json()["outputs"]
     ]
     assert announced == answered == ["churn_risk"]
+
+
+def test_v2_errors_have_the_protocol_shape_the_readme_documents(served: httpx.Client) -> None:
+    bad = {"inputs": [{"name": "age", "shape": [2, 2], "datatype": "INT64", "data": [1, 2, 3]}]}
+    answered = served.post("/v2/models/churn-production/infer", json=bad)
+    body = answered.json()
+    assert answered.status_code == 400 and set(body) == {"error", "code", "request_id"}
+    assert isinstance(body["error"], str) and body["code"] == "bad_request"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f'{{"error": "{body["error"]}", "code": "bad_request"' in readme
