@@ -126,3 +126,20 @@ def test_a_baseline_is_pinned_to_a_window_and_cleared(served: dict[str, str]) ->
     performance = str(next(m["id"] for m in listed if m["name"] == "performance"))
     refused = steward_cli("monitors", "baseline", performance, "--hours", "1", env=env)
     assert refused.returncode != 0 and "keep no baseline" in refused.stderr
+
+
+def test_metrics_reads_one_segment(served: dict[str, str]) -> None:
+    listed = json.loads(
+        steward_cli("monitors", "list", "churn-production", "--json", env=served).stdout
+    )
+    drift = str(next(m["id"] for m in listed if m["name"] == "data-drift"))
+    spec = '{"segment_by": "age", "min_rows": 1, "window": {"last": 100}}'
+    assert steward_cli("monitors", "update", drift, "--spec", spec, env=served).returncode == 0
+    for _ in range(2):  # the first run captures each segment's reference, the second compares
+        ran = steward_cli("monitors", "run", drift, env=served)
+        assert ran.returncode == 0, ran.stderr
+    out = steward_cli("metrics", "churn-production", "--segment", "age=31", "--json", env=served)
+    assert out.returncode == 0, out.stderr
+    points = json.loads(out.stdout)
+    assert points and {p["segment"] for p in points} == {"age=31"}
+    assert {p["column"] for p in points if p["metric"] == "drift_score"} == {"income"}

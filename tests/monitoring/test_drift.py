@@ -306,3 +306,9 @@ def test_a_small_windows_wobble_above_the_threshold_is_not_called_drift() -> Non
     assert above >= 50 and called <= 6, (above, called)
     shifted = pd.DataFrame({"x": rng.normal(1.5, 1, 25)})
     assert compare(reference, shifted, config).by_column["x"].status == "drift"
+
+
+def test_the_asymptotic_ks_p_value_of_one_value_against_one_is_defined() -> None:
+    from modelsteward.monitoring.drift.samples import ks_asymptotic_p
+
+    assert 0.0 <= ks_asymptotic_p(1.0, 1, 1) <= 1.0  # n*m/(n+m) = 0.5 rounded to 0 divided by 0

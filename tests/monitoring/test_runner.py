@@ -298,6 +298,8 @@ def test_a_failing_run_is_stored_with_its_error(deployed: Deployed) -> None:
 def test_segments_give_points_per_value_of_a_column(deployed: Deployed) -> None:
     deployed.patch("data-drift", window={"last": 300}, segment_by="age")
     deployed.send(300)
+    first = deployed.run("data-drift")  # captures each segment's own reference
+    assert {p["segment"] for p in first["points"]} == {""}
     segments = {p["segment"] for p in deployed.run("data-drift")["points"]}
     assert "" in segments and len(segments) == 21  # the whole window and the 20 largest
 

@@ -22,6 +22,7 @@ from tests.serving.test_deployments import ROW, SCHEMA, deploy, wait_for
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.context import Steward
+from modelsteward.serving.labels import LabelStore
 from modelsteward.serving.predlog import PredictionLog
 
 # Serving is tested on its own here: models follow no life cycle (see test_admission.py).
@@ -186,20 +187,49 @@ def test_labels_join_predictions_by_request_id_and_key(
         "/api/v1/deployments/churn-production/labels",
         json=[{"request_id": first.headers["x-request-id"], "label": 1}],
     )
-    assert accepted.status_code == 201 and accepted.json() == {"accepted": 1}
+    assert accepted.status_code == 201
+    assert accepted.json() == {"accepted": 1, "matched": 1, "unmatched": 0}
     csv = b"key,label\norder-77,0\n"
     bulk = served.post(
         "/api/v1/deployments/churn-production/labels",
         content=csv,
         headers={"content-type": "text/csv"},
     )
-    assert bulk.json() == {"accepted": 1}
+    assert bulk.json() == {"accepted": 1, "matched": 1, "unmatched": 0}
     refused = served.post("/api/v1/deployments/churn-production/labels", json=[{"label": 1}])
     assert refused.status_code == 422
     assert (
         served.post("/api/v1/deployments/ghost/labels", json=[{"key": "a", "label": 1}]).status_code
         == 404
     )
+
+
+def test_a_v2_client_id_is_logged_so_labels_posted_with_it_join(
+    served: httpx.Client, steward: Steward
+) -> None:
+    v2 = {
+        "id": "client-order-9",
+        "inputs": [
+            {"name": "age", "shape": [1], "datatype": "INT64", "data": [40]},
+            {"name": "income", "shape": [1], "datatype": "FP64", "data": [55.0]},
+        ],
+    }
+    answered = served.post("/v2/models/churn-production/infer", json=v2)
+    assert answered.status_code == 200 and answered.json()["id"] == "client-order-9"
+    labels = "/api/v1/deployments/churn-production/labels"
+    posted = served.post(labels, json=[{"request_id": "client-order-9", "label": 1}])
+    assert posted.status_code == 201
+    assert posted.json() == {"accepted": 1, "matched": 1, "unmatched": 0}
+    stray = served.post(labels, json=[{"request_id": "nobody-sent-this", "label": 0}])
+    assert stray.json() == {"accepted": 1, "matched": 0, "unmatched": 1}
+    store = LabelStore(steward.settings.logs_url)
+    with PredictionLog(steward.settings.logs_url) as log:
+        joined = store.joined(log, "churn-production")
+    by_id = {row["request_id"]: row["label"] for row in joined.to_pylist()}
+    assert by_id["client-order-9"] == "1"
+    long_id = {**v2, "id": "x" * 257}
+    refused = served.post("/v2/models/churn-production/infer", json=long_id)
+    assert refused.status_code == 400 and "at most 256" in refused.text
 
 
 def test_metrics_count_requests_per_deployment_version_and_route(served: httpx.Client) -> None:
@@ -276,3 +306,13 @@ def test_v2_outputs_are_named_as_the_metadata_announces(api: httpx.Client, tmp_p
         o["name"] for o in api.post("/v2/models/churn-production/infer", json=v2).json()["outputs"]
     ]
     assert announced == answered == ["churn_risk"]
+
+
+def test_v2_errors_have_the_protocol_shape_the_readme_documents(served: httpx.Client) -> None:
+    bad = {"inputs": [{"name": "age", "shape": [2, 2], "datatype": "INT64", "data": [1, 2, 3]}]}
+    answered = served.post("/v2/models/churn-production/infer", json=bad)
+    body = answered.json()
+    assert answered.status_code == 400 and set(body) == {"error", "code", "request_id"}
+    assert isinstance(body["error"], str) and body["code"] == "bad_request"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f'{{"error": "{body["error"]}", "code": "bad_request"' in readme

@@ -66,12 +66,15 @@ def labels_by_request(store: LabelStore, log: PredictionLog) -> dict[str, Any]:
 def test_labels_join_their_predictions_by_request_id(
     labels: LabelStore, log: PredictionLog
 ) -> None:
-    assert (
-        labels.post(
-            "churn", [{"request_id": "r1", "label": 1}, {"request_id": "r2", "label": "cat"}]
-        )
-        == 2
+    posted = labels.post(
+        "churn",
+        [
+            {"request_id": "r1", "label": 1},
+            {"request_id": "r2", "label": "cat"},
+            {"request_id": "r9", "label": 0},
+        ],
     )
+    assert posted.accepted == 3 and labels.matched(log, "churn", posted) == 2  # r9 was never logged
     assert labels_by_request(labels, log) == {"r0": None, "r1": "1", "r2": '"cat"', "r3": None}
     joined = labels.joined(log, "churn")
     assert joined.column_names[-2:] == ["label", "label_at"] and joined.num_rows == 4
@@ -91,7 +94,9 @@ def test_the_latest_label_wins(labels: LabelStore, log: PredictionLog) -> None:
     labels.post("churn", [{"request_id": "r0", "label": 0, "at": earlier}])  # posted later, older
     labels.post("churn", [{"request_id": "r1", "label": 0}, {"request_id": "r1", "label": 1}])
     labels.post("churn", [{"request_id": "r2", "label": 0, "at": earlier}])
-    labels.post("churn", [{"key": "customer-2", "label": 1, "at": later}])  # key label is newer
+    by_key = labels.post("churn", [{"key": "customer-2", "label": 1, "at": later}])  # newer
+    assert labels.matched(log, "churn", by_key) == 1
+    assert labels.matched(log, "churn", labels.post("churn", [{"key": "x", "label": 1}])) == 0
     result = labels_by_request(labels, log)
     assert (result["r0"], result["r1"], result["r2"]) == ("1", "1", "1")
     joined = labels.joined(log, "churn").to_pylist()
@@ -101,10 +106,10 @@ def test_the_latest_label_wins(labels: LabelStore, log: PredictionLog) -> None:
 def test_bulk_csv_upload_from_bytes_and_from_a_file(
     labels: LabelStore, log: PredictionLog, tmp_path: Path
 ) -> None:
-    assert labels.post_file("churn", b"request_id,label\nr0,1\nr1,0\n", "csv") == 2
+    assert labels.post_file("churn", b"request_id,label\nr0,1\nr1,0\n", "csv").accepted == 2
     path = tmp_path / "by-key.csv"
     path.write_text("key,label,at\ncustomer-2,0.5,2024-05-02T00:00:00+00:00\n007,2,\n")
-    assert labels.post_file("churn", path, "csv") == 2
+    assert labels.post_file("churn", path, "csv").accepted == 2
     assert labels_by_request(labels, log) == {"r0": "1", "r1": "0", "r2": "0.5", "r3": None}
     assert labels.read("churn").column("key").to_pylist().count("007") == 1  # ids stay text
 
@@ -113,7 +118,7 @@ def test_bulk_parquet_upload(labels: LabelStore, log: PredictionLog) -> None:
     buffer = io.BytesIO()
     table = pa.table({"request_id": ["r3", "r0"], "label": ["yes", "no"]})
     pq.write_table(table, buffer)
-    assert labels.post_file("churn", buffer.getvalue(), "parquet") == 2
+    assert labels.post_file("churn", buffer.getvalue(), "parquet").accepted == 2
     assert labels_by_request(labels, log) == {"r0": '"no"', "r1": None, "r2": None, "r3": '"yes"'}
 
 
@@ -163,5 +168,5 @@ def test_limits_and_names_are_enforced(labels: LabelStore) -> None:
         labels.post("../churn", [{"request_id": "r", "label": 1}])
     with pytest.raises(InvalidInput):
         labels.post("churn", {"request_id": "r", "label": 1})  # type: ignore[arg-type]
-    assert labels.post("churn", []) == 0
+    assert labels.post("churn", []).accepted == 0
     assert labels.read("churn").num_rows == 0

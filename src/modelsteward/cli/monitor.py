@@ -187,6 +187,9 @@ def metrics(
     deployment: str,
     metric: Annotated[str | None, typer.Option(help="Only this metric, e.g. drift_score.")] = None,
     column: Annotated[str | None, typer.Option(help="Only this column.")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Only this segment, e.g. sex=F (see segment_by).")
+    ] = None,
     monitor: Annotated[str | None, typer.Option(help="Only this monitor (by name).")] = None,
     since: Annotated[
         str | None, typer.Option(help="ISO time with zone, e.g. 2024-05-01T00:00Z")
@@ -199,6 +202,7 @@ def metrics(
     for key, value in (
         ("metric", metric),
         ("column", column),
+        ("segment", segment),
         ("monitor", monitor),
         ("since", since),
     ):

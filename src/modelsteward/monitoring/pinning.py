@@ -5,7 +5,8 @@ one, the first window it saw). When the world has moved on for good (a new marke
 new data feed) an operator accepts the new normal: ``pin_baseline`` profiles a chosen
 window of the deployment's log, as the monitor's family would (a ``DatasetProfile`` for
 data quality and drift, a fitted multivariate baseline for multivariate drift and
-outliers), and keeps it on the monitor marked ``pinned``. A pinned baseline comes before
+outliers; with ``segment_by``, a drift monitor's segments each get their own), and keeps it
+on the monitor marked ``pinned``. A pinned baseline comes before
 the version's for every version until it is cleared (``clear_baseline``); both changes
 are audited. Families that keep no reference (performance, operations, KPIs...) refuse.
 """
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.families.drift.segmented import segment_profiles
 from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.multivariate.baseline import fit_baseline
 from modelsteward.monitoring.multivariate.matrix import numeric_names
@@ -78,6 +80,9 @@ def pin_baseline(
     if spec.type in PROFILED:
         data = found.outputs if spec.type == "prediction_drift" else found.inputs
         baseline["profile"] = profile_dataset(data).to_dict()
+        if spec.segment_by and spec.type != "data_quality":
+            source = f"segments of the window {baseline['source']}"
+            baseline["segments"] = segment_profiles(spec, found, baseline["version"], source)
     else:
         columns = [c for c in found.inputs.column_names if c in set(numeric_names(found.inputs))]
         fitted = fit_baseline(found.inputs, columns=columns, max_bytes=MAX_DOC_BYTES)

@@ -3,6 +3,8 @@
 A label names its prediction by ``request_id`` or by a business ``key`` and carries one
 JSON scalar. Labels are appended as Parquet under ``labels/deployment=<name>/`` of the
 log root and never rewritten: when several labels match a prediction, the latest wins.
+A label that matches no logged prediction is kept (its prediction may be logged later),
+and ``matched`` tells the caller how many of a batch found theirs.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -18,11 +21,13 @@ from typing import Any, Literal
 import fsspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from modelsteward.errors import InvalidInput, PayloadTooLarge
 from modelsteward.names import check_name
 from modelsteward.serving.predlog import (
+    FILE_SCHEMA,
     READ_SCHEMA,
     TIMESTAMP,
     PredictionLog,
@@ -70,6 +75,16 @@ ORDER BY p."at", p."request_id"
 """
 
 
+@dataclass(frozen=True)
+class Posted:
+    """Labels stored by one call: how many, and their request ids and keys."""
+
+    accepted: int
+    request_ids: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    rows: tuple[tuple[str | None, str | None], ...] = ()
+
+
 class LabelStore:
     """Append-only label files next to the prediction log (same root URL)."""
 
@@ -81,8 +96,8 @@ class LabelStore:
     def _directory(self, deployment: str) -> str:
         return f"{self.root}/deployment={check_name(deployment, what='deployment name')}"
 
-    def post(self, deployment: str, labels: list[dict[str, Any]]) -> int:
-        """Validate every item, then store them all in one file; returns how many."""
+    def post(self, deployment: str, labels: list[dict[str, Any]]) -> Posted:
+        """Validate every item, then store them all in one file."""
         directory = self._directory(deployment)
         if not isinstance(labels, list):
             raise InvalidInput("labels must be a list of objects")
@@ -95,7 +110,7 @@ class LabelStore:
         deployment: str,
         path_or_bytes: str | Path | bytes,
         format: Literal["csv", "parquet"],
-    ) -> int:
+    ) -> Posted:
         """Bulk upload: columns ``request_id`` or ``key``, ``label`` and optionally ``at``."""
         directory = self._directory(deployment)
         if format not in ("csv", "parquet"):
@@ -117,18 +132,37 @@ class LabelStore:
                 table = table.set_column(index, name, table.column(name).cast(pa.string()))
         return self._store(directory, table.to_pylist(), lambda i: f"row {i + 1}")
 
-    def _store(self, directory: str, items: list[Any], where: Callable[[int], str]) -> int:
+    def _store(self, directory: str, items: list[Any], where: Callable[[int], str]) -> Posted:
         now = datetime.now(UTC)
         rows = [_checked(item, where(i), now) for i, item in enumerate(items)]
         if not rows:
-            return 0
+            return Posted(0)
         columns = {name: [row[k] for row in rows] for k, name in enumerate(FIELDS)}
         table = pa.table(
             {**columns, "posted_at": [now] * len(rows), "seq": list(range(len(rows)))},
             schema=LABEL_SCHEMA,
         )
         write_parquet_atomically(self.fs, directory, table)
-        return len(rows)
+        named = tuple((row[0], row[1]) for row in rows)
+        ids = tuple({r for r, _ in named if r is not None})
+        return Posted(len(rows), ids, tuple({k for _, k in named if k is not None}), named)
+
+    def matched(self, log: PredictionLog, deployment: str, posted: Posted) -> int:
+        """How many of ``posted`` name a prediction in the flushed log (by id or key).
+
+        Only the log's ``request_id`` and ``key`` columns are read, filtered to the batch."""
+        files = log.files(deployment)
+        if not posted.rows or not files:
+            return 0
+        ids = pa.array(posted.request_ids, pa.string())
+        wanted = ds.field("request_id").isin(ids) | ds.field("key").isin(
+            pa.array(posted.keys, pa.string())
+        )
+        dataset = ds.dataset(files, schema=FILE_SCHEMA, format="parquet", filesystem=log.fs)
+        found = dataset.to_table(columns=["request_id", "key"], filter=wanted)
+        logged = set(found.column("request_id").to_pylist())
+        keys = set(found.column("key").to_pylist()) - {None}
+        return sum(1 for r, k in posted.rows if (r is not None and r in logged) or k in keys)
 
     def read(self, deployment: str) -> pa.Table:
         """Every label stored for a deployment, in storage order."""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from modelsteward.errors import BadRequest
 from modelsteward.serving import codec
+from modelsteward.serving.labels import MAX_ID_CHARS
 from modelsteward.serving.predict import Prediction, Predictor
 from modelsteward.serving.runtime import LiveDeployment, LoadedVersion
 from modelsteward.serving.scoring import PROBA_OUTPUT
@@ -84,7 +85,7 @@ def infer(
         partial(_checked_inputs, request, live),
         key=key,
         version=version,
-        request_id=request_id,
+        request_id=request.request_id or request_id,  # the log keeps the client's id
         inline=inline,
     )
     requested = request.requested_outputs
@@ -153,6 +154,8 @@ def parse_request(body: object) -> V2Request:
     request_id, parameters = body.get("id"), body.get("parameters") or {}
     if request_id is not None and not isinstance(request_id, str):
         raise BadRequest("'id' must be a string")
+    if request_id is not None and len(request_id) > MAX_ID_CHARS:
+        raise BadRequest(f"'id' is at most {MAX_ID_CHARS} characters (labels name it)")
     if not isinstance(parameters, dict):
         raise BadRequest("'parameters' must be an object")
     outputs = body.get("outputs") or []

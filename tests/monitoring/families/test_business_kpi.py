@@ -25,14 +25,14 @@ from tests.monitoring.test_runner import DEPLOYMENT, Deployed
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
+from modelsteward.monitoring.families.business_kpi.functions import KPIS, KpiRegistry
 from modelsteward.monitoring.families.business_kpi.sql import (
     predictions_table,
     run_sql_kpi,
     sandbox,
 )
+from modelsteward.monitoring.families.performance.metrics import positive_of
 from modelsteward.monitoring.families.registry import parse_spec
-from modelsteward.monitoring.kpi_functions import KPIS, KpiRegistry
-from modelsteward.monitoring.performance import positive_of
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.tables import Monitor
 from modelsteward.monitoring.windows import PredictionWindow

@@ -34,7 +34,7 @@ from modelsteward.monitoring.families.estimated_performance.estimation import (
     fit_calibration,
 )
 from modelsteward.monitoring.families.estimated_performance.family import _positive
-from modelsteward.monitoring.performance import positive_of
+from modelsteward.monitoring.families.performance.metrics import positive_of
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.monitoring.service import create_monitor
 from modelsteward.monitoring.views import RunResult

@@ -33,7 +33,10 @@ def metrics(request: Request, who: Reader) -> Response:
 
 @router.post("/api/v1/deployments/{name}/labels", status_code=201)
 async def post_labels(name: str, request: Request, who: Labeller) -> dict[str, int]:
-    """JSON (one object or a list), or a CSV / Parquet file: request_id or key, and label."""
+    """JSON (one object or a list), or a CSV / Parquet file: request_id or key, and label.
+
+    The answer says how many were stored, and how many of them name a logged prediction
+    (``matched``) or none yet (``unmatched``: a wrong id, or a prediction not logged)."""
     steward = request.app.state.steward
     await run_in_threadpool(get_deployment, steward, name, 1)  # 404 for unknown deployments
     store = request.app.state.labels
@@ -42,9 +45,12 @@ async def post_labels(name: str, request: Request, who: Labeller) -> dict[str, i
         data = await request.body()
         if not data:
             raise BadRequest("the label file is empty")
-        count = await run_in_threadpool(store.post_file, name, data, FILE_TYPES[content_type])
+        posted = await run_in_threadpool(store.post_file, name, data, FILE_TYPES[content_type])
     else:
         body = await json_body(request)
         items = body if isinstance(body, list) else [body]
-        count = await run_in_threadpool(store.post, name, items)
-    return {"accepted": count}
+        posted = await run_in_threadpool(store.post, name, items)
+    log = request.app.state.prediction_log
+    await run_in_threadpool(log.flush)  # a prediction just answered may still be buffered
+    matched = await run_in_threadpool(store.matched, log, name, posted)
+    return {"accepted": posted.accepted, "matched": matched, "unmatched": posted.accepted - matched}

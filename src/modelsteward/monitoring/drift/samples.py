@@ -25,7 +25,7 @@ def ks_asymptotic_p(d: float, n_ref: int, n_cur: int) -> float:
 
     m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
     en = m * n / (m + n)
-    return float(np.clip(distributions.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    return float(np.clip(distributions.kstwo.sf(d, max(1.0, np.round(en))), 0.0, 1.0))
 
 
 def quantile_bins(ref: ColumnProfile, bins: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,19 +13,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelsteward.errors import InvalidInput
-from modelsteward.monitoring.families import (
-    data_quality,
-    multivariate_drift,
-    outliers,
-    performance,
-)
+from modelsteward.monitoring.families import multivariate_drift, outliers
 from modelsteward.monitoring.families.base import Family
 from modelsteward.monitoring.families.business_kpi import family as business_kpi
 from modelsteward.monitoring.families.champion_challenger import family as champion_challenger
+from modelsteward.monitoring.families.data_quality import family as data_quality
 from modelsteward.monitoring.families.drift import family as drift
 from modelsteward.monitoring.families.estimated_performance import family as estimated_performance
 from modelsteward.monitoring.families.fairness import family as fairness
 from modelsteward.monitoring.families.operations import family as operations
+from modelsteward.monitoring.families.performance import family as performance
 from modelsteward.monitoring.specs import MonitorSpec
 
 BUILT_IN: tuple[Family, ...] = (

@@ -20,7 +20,11 @@ import pyarrow as pa
 from modelsteward.monitoring.drift import DriftConfig, DriftResult
 from modelsteward.monitoring.drift.compare import drift_from_state, exact_pass
 from modelsteward.monitoring.drift.window import WindowState, summarise_batches
-from modelsteward.monitoring.quality import QualityResult, duplicate_rows, quality_from_state
+from modelsteward.monitoring.families.data_quality.quality import (
+    QualityResult,
+    duplicate_rows,
+    quality_from_state,
+)
 from modelsteward.monitoring.report.distributions import FeatureDistribution, distribution
 from modelsteward.profiles import columns as read
 from modelsteward.profiles.dataset import DatasetProfile

@@ -29,6 +29,8 @@ from modelsteward.monitoring.families.drift.distributed import (
     dask_min_rows,
     window_drift,
 )
+from modelsteward.monitoring.families.drift.segmented import side
+from modelsteward.monitoring.families.reference import compared
 from modelsteward.monitoring.families.registry import parse_spec
 from modelsteward.monitoring.specs import DriftSpec
 from modelsteward.monitoring.windows import read_window
@@ -41,9 +43,9 @@ DEPLOYMENT = "churn"
 HOURS = 6
 
 
-def reference() -> DatasetProfile:
+def reference_frame() -> pd.DataFrame:
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "age": rng.integers(18, 90, 3000),
             "income": rng.normal(50, 10, 3000),
@@ -51,7 +53,19 @@ def reference() -> DatasetProfile:
             "score": rng.uniform(0, 1, 3000),
         }
     )
-    return profile_dataset(frame)
+
+
+def reference() -> DatasetProfile:
+    return profile_dataset(reference_frame())
+
+
+def plan_references() -> dict[str, DatasetProfile]:
+    """Each plan's own reference, without the plan column (the window has a fourth plan)."""
+    frame = reference_frame()
+    return {
+        f"plan={plan}": profile_dataset(part.drop(columns="plan"))
+        for plan, part in frame.groupby("plan")
+    }
 
 
 def write_hours(root: str) -> None:
@@ -122,7 +136,8 @@ def cluster() -> Iterator[OnDask]:
 
 
 def on_one_machine(settings: Settings, spec: DriftSpec, profile: DatasetProfile) -> WindowDrift:
-    """What the runner computes today: the window read whole, then compared per segment."""
+    """What the runner computes: the window read whole, then each segment compared with
+    its own reference (``plan_references``), without the segmenting column."""
     window = read_window(
         settings.logs_url,
         DEPLOYMENT,
@@ -133,9 +148,12 @@ def on_one_machine(settings: Settings, spec: DriftSpec, profile: DatasetProfile)
         max_rows=spec.max_rows,
     )
     results = []
+    own = plan_references()
     for segment, part in segments(window, spec.segment_by):
-        data = part.outputs if spec.type == "prediction_drift" else part.inputs
-        results.append((segment, compare(profile, data, spec.drift_config())))
+        if segment and segment not in own:
+            continue
+        data = side(spec, part) if segment else compared(spec, part)
+        results.append((segment, compare(own.get(segment, profile), data, spec.drift_config())))
     return WindowDrift(
         window.rows,
         window.start,
@@ -153,7 +171,14 @@ def in_parts(settings: Settings, spec: DriftSpec, profile: DatasetProfile, execu
         return profile, f"training data of v{version}"
 
     found = window_drift(
-        settings, DEPLOYMENT, spec, NOW, reference_for, executor=executor, min_rows=0
+        settings,
+        DEPLOYMENT,
+        spec,
+        NOW,
+        reference_for,
+        executor=executor,
+        min_rows=0,
+        segments_for=lambda version: plan_references(),
     )
     assert found is not None
     assert seen == [found.version]
@@ -223,12 +248,14 @@ def test_a_multi_hour_window_drifts_the_same_on_a_cluster_as_on_one_machine(
     assert window.inputs.schema.field("score").type == "string"  # one "n/a" makes it text
     assert by_column["channel"].status == "new column"
     assert (by_column["tenure"].status, by_column["tenure"].kind) == ("new column", "categorical")
-    assert len(expected.results) == 5  # the window and four plans
+    assert len(expected.results) == 4  # the window and the three plans its reference has
     started = time.perf_counter()
     found = in_parts(logged, spec, profile, cluster)
     assert found.detail["computed_on"] == "dask"
     assert found.detail["tasks"] == HOURS + 1  # one per hour folder the window touches
     assert time.perf_counter() - started < 10
+    assert found.detail["segments_without_reference"] == ["plan=gold"]
+    assert all("plan" not in {c.column for c in r.columns} for s, r in found.results if s)
     assert_same(found, expected)
     assert_same(in_parts(logged, spec, profile, InProcess()), expected)
 

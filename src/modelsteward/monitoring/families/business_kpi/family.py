@@ -2,7 +2,7 @@
 
 The KPI is either ``sql``, a DuckDB query over the table ``predictions`` (see
 ``business_kpi.sql`` for its columns and the sandbox it runs in), or ``function``, a KPI
-registered by name (``monitoring.kpi_functions``). Its value is the metric ``kpi``, the
+registered by name (``functions`` beside it). Its value is the metric ``kpi``, the
 point's column the KPI's name (``metric``, by default the function's name), so
 ``thresholds={"kpi": {"min": 0.2}}`` bounds it like any other metric. A query returning
 (segment, value) rows, or a function returning a mapping, gives one point per segment.
@@ -28,13 +28,13 @@ from modelsteward.monitoring.families.base import (
     FamilyResult,
     too_small,
 )
+from modelsteward.monitoring.families.business_kpi.functions import KPIS
 from modelsteward.monitoring.families.business_kpi.sql import (
     check_sql,
     number,
     predictions_table,
     run_sql_kpi,
 )
-from modelsteward.monitoring.kpi_functions import KPIS
 from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow

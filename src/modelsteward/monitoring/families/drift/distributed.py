@@ -45,6 +45,7 @@ DEFAULT_MIN_ROWS = 5_000_000
 
 PLAIN = (str, int, float, list, tuple, dict, set)
 ReferenceFor = Callable[[int | None], tuple[DatasetProfile | None, str]]
+SegmentsFor = Callable[[int | None], dict[str, DatasetProfile] | None]
 
 
 def dask_min_rows(env: Mapping[str, str] | None = None) -> int:
@@ -146,12 +147,14 @@ def window_drift(
     *,
     executor: Executor | None = None,
     min_rows: int | None = None,
+    segments_for: SegmentsFor | None = None,
 ) -> WindowDrift | None:
     """The monitor's drift computed in parts, or None where the single-machine path should
     run: no ``STEWARD_DASK_ADDRESS`` (and no ``executor``), fewer predictions than the
     threshold, no reference yet (that path captures one), or keys differing only in case.
 
-    ``reference_for(version)`` gives the reference profile of the window's dominant version.
+    ``reference_for(version)`` gives the reference profile of the window's dominant version,
+    ``segments_for(version)`` each segment's own (None: none yet, that path captures them).
     """
     if executor is None and not settings.dask_address:
         return None
@@ -167,13 +170,19 @@ def window_drift(
     if scope.total < (dask_min_rows() if min_rows is None else min_rows):
         return None
     if executor is not None:
-        return drift_in_parts(scope, spec, reference_for, executor)
+        return drift_in_parts(scope, spec, reference_for, executor, segments_for)
     with dask_executor(str(settings.dask_address)) as dask:
-        return None if dask is None else drift_in_parts(scope, spec, reference_for, dask)
+        if dask is None:
+            return None
+        return drift_in_parts(scope, spec, reference_for, dask, segments_for)
 
 
 def drift_in_parts(
-    scope: WindowScope, spec: DriftSpec, reference_for: ReferenceFor, executor: Executor
+    scope: WindowScope,
+    spec: DriftSpec,
+    reference_for: ReferenceFor,
+    executor: Executor,
+    segments_for: SegmentsFor | None = None,
 ) -> WindowDrift | None:
     """Facts, then segment counts (with ``segment_by``), then summaries: one task per
     group each time, merged here in the groups' order and compared with the reference."""
@@ -207,14 +216,23 @@ def drift_in_parts(
     names = [f"{side}:{k}" for k, _ in typed if config.columns is None or k in config.columns]
     segment = spec.segment_by if spec.segment_by in dict(columns.inputs) else None
     values: list[str] = []
+    references = [reference]
     if segment is not None:
+        own = segments_for(facts.version) if segments_for is not None else None
+        if own is None:
+            return None  # the single-machine path captures the segments' references
         counts: Counter[str | None] = Counter()
         for part in executor.map(
             segment_counts, scope.groups, scope=scope, columns=columns, segment=segment
         ):
             counts.update(part)
         ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
-        values = [str(v) for v, _ in ranked if v is not None][:MAX_SEGMENTS]
+        frequent = [str(v) for v, _ in ranked if v is not None][:MAX_SEGMENTS]
+        missing = [f"{segment}={v}"[:128] for v in frequent if f"{segment}={v}"[:128] not in own]
+        if missing:
+            detail["segments_without_reference"] = missing
+        values = [v for v in frequent if f"{segment}={v}"[:128] in own]
+        references += [own[f"{segment}={v}"[:128]] for v in values]
     labels = ["", *(f"{segment}={value}"[:128] for value in values)]
     states = [WindowState() for _ in labels]
     parts = executor.map(
@@ -223,15 +241,15 @@ def drift_in_parts(
         scope=scope,
         columns=columns,
         names=names,
-        reference=reference,
+        references=references,
         segment=segment,
         values=values,
     )
     for part in parts:
         for state, piece in zip(states, part, strict=True):
             state.merge(piece)
-    for label, state in zip(labels, states, strict=True):
-        found.results.append((label, drift_from_state(reference, state, config)))
+    for label, state, ref in zip(labels, states, references, strict=True):
+        found.results.append((label, drift_from_state(ref, state, config)))
     return found
 
 
@@ -255,18 +273,21 @@ def group_states(
     scope: WindowScope,
     columns: WindowColumns,
     names: list[str],
-    reference: DatasetProfile,
+    references: list[DatasetProfile],
     segment: str | None,
     values: list[str],
 ) -> list[WindowState]:
-    """A task: one group summarised for the whole window, then for each segment value."""
+    """A task: one group summarised for the whole window against ``references[0]``, then
+    each segment value against its own reference, without the segmenting column."""
     wanted = names + ([f"i:{segment}"] if segment and f"i:{segment}" not in names else [])
+    within = [n for n in names if n != f"i:{segment}"]
     states = [WindowState() for _ in range(len(values) + 1)]
     for batch in typed_batches(files, scope, columns, wanted):
         data = batch.select(names).rename_columns([n[2:] for n in names])
-        states[0].add(reference, data)
+        states[0].add(references[0], data)
         if values:
             cast = _segment_values(batch, str(segment))
-            for state, value in zip(states[1:], values, strict=True):
-                state.add(reference, data.filter(pc.equal(cast, value)))
+            inner = batch.select(within).rename_columns([n[2:] for n in within])
+            for state, value, ref in zip(states[1:], values, references[1:], strict=True):
+                state.add(ref, inner.filter(pc.equal(cast, value)))
     return states

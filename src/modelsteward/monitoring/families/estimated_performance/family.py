@@ -32,7 +32,7 @@ from modelsteward.monitoring.families.base import (
     too_small,
 )
 from modelsteward.monitoring.families.estimated_performance import estimation
-from modelsteward.monitoring.performance import (
+from modelsteward.monitoring.families.performance.metrics import (
     NEGATIVE_PARTNERS,
     SCORE_NAMES,
     classification,

@@ -28,7 +28,7 @@ from modelsteward.monitoring.families.base import (
     too_small,
 )
 from modelsteward.monitoring.families.fairness.measures import MEASURES, fairness
-from modelsteward.monitoring.performance import positive_of
+from modelsteward.monitoring.families.performance.metrics import positive_of
 from modelsteward.monitoring.points import Point
 from modelsteward.monitoring.specs import Bound, MonitorSpec, Name
 from modelsteward.monitoring.windows import PredictionWindow

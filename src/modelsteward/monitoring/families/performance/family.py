@@ -1,6 +1,6 @@
 """The ``performance`` family: realised metrics over the window's labelled rows.
 
-The window is read with the labels posted for its requests; ``monitoring.performance``
+The window is read with the labels posted for its requests; ``metrics`` beside it
 computes classification or regression metrics with their bands, judged by default
 against the dominant version's registered metrics within ``tolerance``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult, too_small
-from modelsteward.monitoring.performance import window_performance
+from modelsteward.monitoring.families.performance.metrics import window_performance
 from modelsteward.monitoring.specs import PerformanceSpec
 from modelsteward.monitoring.windows.segments import dominant_version, segments
 

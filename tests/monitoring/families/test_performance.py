@@ -11,7 +11,11 @@ from sklearn import metrics as sk
 from tests.monitoring.test_runner import Deployed, deployed  # noqa: F401 (fixture)
 
 from modelsteward.monitoring.bands import wilson
-from modelsteward.monitoring.performance import calibration_error, classification, regression
+from modelsteward.monitoring.families.performance.metrics import (
+    calibration_error,
+    classification,
+    regression,
+)
 from modelsteward.monitoring.runner import run_monitor
 from modelsteward.registry.loading import load_model
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from modelsteward.monitoring.performance import positive_of
+from modelsteward.monitoring.families.performance.metrics import positive_of
 from modelsteward.monitoring.windows import PredictionWindow
 from modelsteward.plugins import NamedRegistry
 

@@ -1,7 +1,7 @@
 """The ``data_quality`` family: each input column's rates against the reference profile.
 
 Per column: missing, type violation, out of range and unseen category rates; for the
-window: duplicate rows and schema changes (``monitoring.quality`` computes them). The
+window: duplicate rows and schema changes (``quality`` beside it computes them). The
 reference is ``families.reference``'s; the default thresholds are ``DEFAULT_THRESHOLDS``.
 """
 
@@ -14,9 +14,9 @@ import pyarrow as pa
 
 from modelsteward.monitoring.bands import Estimate, wilson
 from modelsteward.monitoring.families.base import Family, FamilyContext, FamilyResult
+from modelsteward.monitoring.families.data_quality.quality import ColumnQuality, data_quality
 from modelsteward.monitoring.families.reference import open_window
 from modelsteward.monitoring.points import Point, judged
-from modelsteward.monitoring.quality import data_quality
 from modelsteward.monitoring.specs import DEFAULT_THRESHOLDS, Bound, DataQualitySpec, MonitorSpec
 from modelsteward.monitoring.windows.segments import segments
 from modelsteward.profiles.dataset import DatasetProfile
@@ -57,7 +57,10 @@ def quality_points(
         for metric, value in rates.items():
             if value is None and metric != "missing_rate":
                 continue
-            bound = spec.bound(metric, column.column) or own.get(metric) or defaults.get(metric)
+            bound, basis = spec.bound(metric, column.column), None
+            if bound is None and metric == "out_of_range_rate":
+                bound, basis = range_bound(defaults[metric], column)
+            bound = bound or own.get(metric) or defaults.get(metric)
             if column.status not in ("ok", "issue"):
                 status: str = column.status
             elif value is None:
@@ -67,6 +70,8 @@ def quality_points(
             detail: dict[str, Any] = {"kind": column.kind, "rows": column.rows}
             if column.issues:
                 detail["issues"] = list(column.issues)
+            if basis is not None:
+                detail["threshold_basis"] = basis
             threshold = bound.threshold if bound is not None else None
             low, high = rate_band(value, column.rows)
             points.append(
@@ -86,6 +91,23 @@ def quality_points(
         extra = {"changes": changes} if point.metric == "schema_changes" and changes else {}
         points.append(replace(point, detail=point.detail | extra))
     return points
+
+
+def range_bound(default: Bound, column: ColumnQuality) -> tuple[Bound, str | None]:
+    """The default out-of-range limit plus what the reference's size explains, and why.
+
+    A threshold set on the monitor is taken as written; the default one is widened by
+    ``quality.range_allowance`` so a reference of a few hundred rows does not alarm on
+    clean traffic."""
+    allowance = column.out_of_range_allowance
+    if allowance is None or default.max is None:
+        return default, None
+    basis = (
+        f"{default.max:.0%} plus {allowance:.2%}: the share of fresh values that the "
+        f"min-max range of {column.reference_count} reference values misses by chance "
+        "(99% bound)"
+    )
+    return Bound(max=min(1.0, default.max + allowance)), basis
 
 
 def rate_band(rate: float | None, rows: int) -> tuple[float | None, float | None]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from modelsteward.monitoring.quality import data_quality
+from modelsteward.monitoring.families.data_quality.quality import data_quality
 from modelsteward.profiles.dataset import profile_dataset
 
 
@@ -72,7 +72,7 @@ def test_empty_window_and_all_missing_column() -> None:
 
 
 def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: Path) -> None:
-    from modelsteward.monitoring.quality import duplicate_rows
+    from modelsteward.monitoring.families.data_quality.quality import duplicate_rows
     from modelsteward.monitoring.report.files import ParquetColumns
 
     frame = pd.DataFrame(
@@ -85,7 +85,7 @@ def test_duplicate_rows_agree_across_pandas_arrow_and_parquet_columns(tmp_path: 
 
 
 def test_quality_rates_carry_their_sampling_band() -> None:
-    from modelsteward.monitoring.families.data_quality import quality_points
+    from modelsteward.monitoring.families.data_quality.family import quality_points
     from modelsteward.monitoring.families.registry import parse_spec
 
     reference = pa.table({"age": pa.array([30.0, 40.0, 50.0] * 100)})
@@ -104,3 +104,62 @@ def test_quality_rates_carry_their_sampling_band() -> None:
     assert few["missing_rate"].high - few["missing_rate"].low > 0.3  # 1 in 10 says little
     assert many["missing_rate"].high - many["missing_rate"].low < 0.05
     assert few["duplicate_row_rate"].low is not None
+
+
+def population(rows: int, seed: int, shift: float = 0.0) -> pa.Table:
+    """30 numeric columns drawn from one population (normal, log-normal and uniform)."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, np.ndarray] = {}
+    for i in range(30):
+        draw = (rng.normal, rng.lognormal, rng.uniform)[i % 3]
+        columns[f"x{i}"] = draw(size=rows) + shift
+    return pa.table(columns)
+
+
+def test_clean_traffic_against_a_few_hundred_reference_rows_breaches_no_range() -> None:
+    from modelsteward.monitoring.families.data_quality.family import quality_points
+    from modelsteward.monitoring.families.registry import parse_spec
+
+    reference = profile_dataset(population(300, seed=1))
+    spec = parse_spec({"type": "data_quality"})
+    clean = population(2000, seed=2)
+    points = [p for p in quality_points(spec, reference, clean) if p.metric == "out_of_range_rate"]
+    assert len(points) == 30
+    assert [p.column for p in points if p.status != "ok"] == []
+    assert data_quality(reference, clean).status == "ok"
+    first = points[0]
+    assert first.threshold == pytest.approx(0.01 + 0.0219, abs=5e-4)  # 1% + Beta(2, 299) q99
+    assert "300 reference values" in first.detail["threshold_basis"]
+    assert max(p.value or 0.0 for p in points) > 0.01  # the old 1% limit would have alarmed
+
+
+def test_a_real_shift_still_breaches_out_of_range_against_a_small_reference() -> None:
+    from modelsteward.monitoring.families.data_quality.family import quality_points
+    from modelsteward.monitoring.families.registry import parse_spec
+
+    reference = profile_dataset(population(300, seed=1))
+    spec = parse_spec({"type": "data_quality"})
+    shifted = population(2000, seed=2, shift=3.0)
+    points = [
+        p for p in quality_points(spec, reference, shifted) if p.metric == "out_of_range_rate"
+    ]
+    moved = {f"x{i}" for i in range(30) if i % 3 != 1}  # normal and uniform: 3 is far
+    assert moved <= {p.column for p in points if p.status == "breached"}
+    amount = {c.column: c for c in data_quality(reference, shifted).columns}["x0"]
+    assert amount.status == "issue" and "limit 3.2%" in amount.issues[0]
+
+
+def test_a_threshold_set_on_the_monitor_is_taken_as_written() -> None:
+    from modelsteward.monitoring.families.data_quality.family import quality_points
+    from modelsteward.monitoring.families.registry import parse_spec
+
+    reference = profile_dataset(population(300, seed=1))
+    spec = parse_spec({"type": "data_quality", "thresholds": {"out_of_range_rate": {"max": 0.0}}})
+    points = [
+        p
+        for p in quality_points(spec, reference, population(2000, seed=2))
+        if p.metric == "out_of_range_rate"
+    ]
+    assert {p.threshold for p in points} == {0.0}
+    assert all("threshold_basis" not in p.detail for p in points)
+    assert "breached" in {p.status for p in points}
