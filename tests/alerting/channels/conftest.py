@@ -4,6 +4,7 @@ alert events recorded as the alert evaluation records them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def alert(alert_id: int = 7, **fields: Any) -> dict[str, Any]:
         "labels": {"team": "risk", "owner": "ana", "risk_tier": "high",
                    "environment": "production", "model": "credit-approval",
                    "deployment": "credit-prod", "severity": "critical", "rule": "drift-high"},
-        "opened_at": "2026-12-14T10:00:05+00:00",
+        "opened_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
     }
     return AlertChanged(**{**base, **fields}).model_dump()
 

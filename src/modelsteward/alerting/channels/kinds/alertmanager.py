@@ -46,10 +46,11 @@ def alerts_of(config: AlertmanagerConfig, message: Message) -> list[dict[str, An
             deployment=alert["deployment"],
             alert_id=str(alert["alert_id"]),
         )
-        if alert["state"] == "resolved":
-            ends = datetime.fromisoformat(alert["event_at"])
+        starts = datetime.fromisoformat(alert["opened_at"])
+        if alert["state"] == "resolved":  # Alertmanager refuses an end before the start
+            ends = max(datetime.fromisoformat(alert["event_at"]), starts + timedelta(seconds=1))
         else:
-            ends = message.sent_at + timedelta(hours=config.firing_ttl_hours)
+            ends = max(message.sent_at, starts) + timedelta(hours=config.firing_ttl_hours)
         item: dict[str, Any] = {
             "labels": labels,
             "annotations": {
