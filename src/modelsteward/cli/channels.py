@@ -187,8 +187,11 @@ def list_notifications(
     as_json: JsonFlag = False,
 ) -> None:
     """Notifications, newest first, with their status and last error."""
-    params = {k: v for k, v in {"status": status, "channel": channel, "limit": limit}.items()
-              if v is not None}
+    params = {
+        k: v
+        for k, v in {"status": status, "channel": channel, "limit": limit}.items()
+        if v is not None
+    }
     with client() as c:
         rows = c._call("GET", "/api/v1/notifications", params=params)
     if as_json:
@@ -201,8 +204,17 @@ def list_notifications(
         "Notifications",
         ["id", "status", "channel", "event", "alert", "rule", "model", "attempts", "last error"],
         [
-            (r["id"], r["status"], r["channel"], r["event"], r["alert_id"], r["rule"],
-             r["model"], r["attempts"], (r["last_error"] or r["suppressed_by"] or "")[:100])
+            (
+                r["id"],
+                r["status"],
+                r["channel"],
+                r["event"],
+                r["alert_id"],
+                r["rule"],
+                r["model"],
+                r["attempts"],
+                (r["last_error"] or r["suppressed_by"] or "")[:100],
+            )
             for r in rows
         ],
     )
@@ -228,8 +240,10 @@ def show(
     print_table(
         "Attempts",
         ["started", "status code", "latency ms", "error"],
-        [(a["started_at"], a["status_code"], a["latency_ms"], a["error"][:100])
-         for a in row["attempts_log"]],
+        [
+            (a["started_at"], a["status_code"], a["latency_ms"], a["error"][:100])
+            for a in row["attempts_log"]
+        ],
     )
 
 

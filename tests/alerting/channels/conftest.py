@@ -55,17 +55,30 @@ def alert(alert_id: int = 7, **fields: Any) -> dict[str, Any]:
         "high": None,
         "window_end": "2026-12-14T10:00:00+00:00",
         "summary": "psi of income is 0.31, above 0.2",
-        "labels": {"team": "risk", "owner": "ana", "risk_tier": "high",
-                   "environment": "production", "model": "credit-approval",
-                   "deployment": "credit-prod", "severity": "critical", "rule": "drift-high"},
+        "labels": {
+            "team": "risk",
+            "owner": "ana",
+            "risk_tier": "high",
+            "environment": "production",
+            "model": "credit-approval",
+            "deployment": "credit-prod",
+            "severity": "critical",
+            "rule": "drift-high",
+        },
         "opened_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
     }
     return AlertChanged(**{**base, **fields}).model_dump()
 
 
-def record_alert(steward: Steward, name: str = "alert.opened", alert_id: int = 7, **fields: Any) -> None:
-    state = {"alert.opened": "firing", "alert.acknowledged": "acknowledged",
-             "alert.resolved": "resolved"}[name]
+def record_alert(
+    steward: Steward, name: str = "alert.opened", alert_id: int = 7, **fields: Any
+) -> None:
+    state = {
+        "alert.opened": "firing",
+        "alert.acknowledged": "acknowledged",
+        "alert.resolved": "resolved",
+    }[name]
     with steward.change("test") as change:
-        change.record(name, "alert", alert_id,
-                      payload=alert(alert_id, **{"state": state, **fields}))
+        change.record(
+            name, "alert", alert_id, payload=alert(alert_id, **{"state": state, **fields})
+        )

@@ -55,9 +55,15 @@ def alertmanager(tmp_path: Path, hook: Receiver) -> Iterator[str]:
     config.write_text(CONFIG.format(url=hook.url))
     port = free_port()
     process = subprocess.Popen(
-        [BINARY, f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            BINARY,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,8 +87,9 @@ def alertmanager(tmp_path: Path, hook: Receiver) -> Iterator[str]:
 def test_an_alert_reaches_alertmanager_which_forwards_it_and_its_resolution(
     local: Steward, hook: Receiver, alertmanager: str
 ) -> None:
-    create_channel(local, "admin", {"name": "am", "kind": "alertmanager",
-                                    "config": {"url": alertmanager}})
+    create_channel(
+        local, "admin", {"name": "am", "kind": "alertmanager", "config": {"url": alertmanager}}
+    )
     record_alert(local)
     settle(local)
     assert {r["status"] for r in list_notifications(local)} == {"delivered"}

@@ -28,14 +28,17 @@ Dispatcher(steward).settle()  # the test kills it while the receiver holds the r
 """
 
 
-def test_a_kill_during_delivery_is_sent_again_after_a_restart(local: Steward, hook: Receiver) -> None:
+def test_a_kill_during_delivery_is_sent_again_after_a_restart(
+    local: Steward, hook: Receiver
+) -> None:
     hold = threading.Event()
     hook.answers.append(Answer(200, hold=hold))
     create_channel(local, "admin", {"name": "ops", "kind": "webhook", "config": {"url": hook.url}})
     record_alert(local)
     worker = subprocess.Popen(
         [sys.executable, "-c", DELIVER_AND_BE_KILLED, str(local.settings.home)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         hook.wait_for(1, timeout_s=120)  # the request is in flight...

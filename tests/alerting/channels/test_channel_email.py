@@ -22,7 +22,9 @@ class Mailbox:
         self.messages: list[email.message.Message] = []
         self.refuse = refuse
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:  # noqa: N802
         if self.refuse:
             return self.refuse
         envelope.rcpt_tos.append(address)
@@ -56,9 +58,20 @@ def refusing() -> Iterator[tuple[Mailbox, int]]:
 
 
 def channel(steward: Steward, port: int) -> None:
-    create_channel(steward, "admin", {"name": "mail", "kind": "email", "config": {
-        "host": "127.0.0.1", "port": port, "from_addr": "steward@example.org",
-        "to": ["oncall@example.org", "risk@example.org"]}})
+    create_channel(
+        steward,
+        "admin",
+        {
+            "name": "mail",
+            "kind": "email",
+            "config": {
+                "host": "127.0.0.1",
+                "port": port,
+                "from_addr": "steward@example.org",
+                "to": ["oncall@example.org", "risk@example.org"],
+            },
+        },
+    )
 
 
 def test_an_alert_arrives_as_an_email_with_its_subject_and_summary(
@@ -92,7 +105,9 @@ def test_an_smtp_server_refusing_the_mail_dead_letters_it_with_the_code(
     assert box.messages == []
 
 
-def test_an_smtp_host_on_a_private_address_is_refused_without_an_allowance(steward: Steward) -> None:
+def test_an_smtp_host_on_a_private_address_is_refused_without_an_allowance(
+    steward: Steward,
+) -> None:
     from modelsteward.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="loopback"):

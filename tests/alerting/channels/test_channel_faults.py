@@ -40,8 +40,9 @@ def test_an_unreachable_webhook_is_retried_then_dead_lettered_and_can_be_sent_ag
     local: Steward, hook: Receiver
 ) -> None:
     url = f"http://127.0.0.1:{closed_port()}/"
-    create_channel(local, "admin", {"name": "x", "kind": "webhook", "config": {"url": url},
-                                    "max_attempts": 3})
+    create_channel(
+        local, "admin", {"name": "x", "kind": "webhook", "config": {"url": url}, "max_attempts": 3}
+    )
     record_alert(local)
     settle(local)
     row = only(local)
@@ -68,8 +69,11 @@ def test_an_unreachable_webhook_is_retried_then_dead_lettered_and_can_be_sent_ag
 def test_a_slow_webhook_times_out_and_is_retried(local: Steward, hook: Receiver) -> None:
     hold = threading.Event()
     hook.answers.append(Answer(200, hold=hold))
-    create_channel(local, "admin", {"name": "x", "kind": "webhook",
-                                    "config": {"url": hook.url}, "timeout_s": 0.3})
+    create_channel(
+        local,
+        "admin",
+        {"name": "x", "kind": "webhook", "config": {"url": hook.url}, "timeout_s": 0.3},
+    )
     try:
         record_alert(local)
         settle(local)
@@ -118,11 +122,19 @@ def test_slack_answering_429_waits_its_retry_after(local: Steward, hook: Receive
 def test_a_template_that_fails_to_render_sends_the_default_and_records_why(
     local: Steward, hook: Receiver
 ) -> None:
-    create_channel(local, "admin", {
-        "name": "x", "kind": "webhook", "config": {"url": hook.url},
-        "template": {"subject": "{{ alert.no_such_field.deeper }}",
-                     "body": "{{ ''.__class__.__mro__ }}"},
-    })
+    create_channel(
+        local,
+        "admin",
+        {
+            "name": "x",
+            "kind": "webhook",
+            "config": {"url": hook.url},
+            "template": {
+                "subject": "{{ alert.no_such_field.deeper }}",
+                "body": "{{ ''.__class__.__mro__ }}",
+            },
+        },
+    )
     record_alert(local)
     settle(local)
     [request] = hook.wait_for(1)

@@ -44,8 +44,20 @@ def until_delivered(env: dict[str, str], count: int) -> list[dict]:
 def test_a_channel_added_from_flags_tested_previewed_and_notified(
     local: Steward, env: dict[str, str], hook: Receiver
 ) -> None:
-    added = cli(env, "channels", "add", "ops", "--kind", "webhook", "--url", hook.url,
-                "--severity", "critical", "--match", "team=risk")
+    added = cli(
+        env,
+        "channels",
+        "add",
+        "ops",
+        "--kind",
+        "webhook",
+        "--url",
+        hook.url,
+        "--severity",
+        "critical",
+        "--match",
+        "team=risk",
+    )
     assert "whsec_" in added  # the generated secret, shown once
     [listed] = json.loads(cli(env, "channels", "list", "--json"))
     assert listed["config"]["secret"] == "********"
@@ -67,7 +79,9 @@ def test_a_channel_added_from_flags_tested_previewed_and_notified(
     assert json.loads(cli(env, "channels", "list", "--json")) == []
 
 
-def test_a_channel_added_from_a_yaml_file(env: dict[str, str], hook: Receiver, tmp_path: Path) -> None:
+def test_a_channel_added_from_a_yaml_file(
+    env: dict[str, str], hook: Receiver, tmp_path: Path
+) -> None:
     spec = tmp_path / "mail.yaml"
     spec.write_text(
         "name: teams-risk\nkind: teams\nconfig:\n  url: " + hook.url + "\n  format: message_card\n"
@@ -81,18 +95,24 @@ def test_a_channel_added_from_a_yaml_file(env: dict[str, str], hook: Receiver, t
 
 
 def test_bad_input_is_one_line_and_a_non_zero_exit(env: dict[str, str]) -> None:
-    done = steward_cli("channels", "add", "x", "--kind", "pager", "--url", "http://127.0.0.1/", env=env)
+    done = steward_cli(
+        "channels", "add", "x", "--kind", "pager", "--url", "http://127.0.0.1/", env=env
+    )
     assert done.returncode != 0 and "unknown channel kind 'pager'" in done.stderr
     done = steward_cli("notifications", "list", "--status", "lost", env=env)
     assert done.returncode != 0 and "status must be one of" in done.stderr
     assert json.loads(cli(env, "channels", "list", "--json")) == []
 
 
-def test_the_api_refuses_bad_channels_with_the_field_named(local: Steward, env: dict[str, str]) -> None:
+def test_the_api_refuses_bad_channels_with_the_field_named(
+    local: Steward, env: dict[str, str]
+) -> None:
     headers = {"Authorization": f"Bearer {env['STEWARD_TOKEN']}"}
     with httpx.Client(base_url=env["STEWARD_URL"], headers=headers) as api:
-        bad = api.post("/api/v1/channels", json={"name": "x", "kind": "email",
-                                                  "config": {"host": "127.0.0.1", "to": []}})
+        bad = api.post(
+            "/api/v1/channels",
+            json={"name": "x", "kind": "email", "config": {"host": "127.0.0.1", "to": []}},
+        )
         assert bad.status_code == 422
         error = bad.json()["error"]
         assert "config.from_addr" in error["message"] and "config.to" in error["message"]
@@ -101,7 +121,9 @@ def test_the_api_refuses_bad_channels_with_the_field_named(local: Steward, env: 
         assert api.get("/api/v1/notifications/99").status_code == 404
 
 
-def test_viewers_read_channels_but_may_not_manage_them(local: Steward, env: dict[str, str], hook: Receiver) -> None:
+def test_viewers_read_channels_but_may_not_manage_them(
+    local: Steward, env: dict[str, str], hook: Receiver
+) -> None:
     admin = {"Authorization": f"Bearer {env['STEWARD_TOKEN']}"}
     viewer = {"Authorization": f"Bearer {token_for(local, 'viewer')}"}
     operator = {"Authorization": f"Bearer {token_for(local, 'operator')}"}

@@ -15,9 +15,21 @@ from modelsteward.context import Steward
 def test_a_change_request_carries_the_fields_servicenow_and_jira_expect(
     local: Steward, hook: Receiver
 ) -> None:
-    create_channel(local, "admin", {"name": "tickets", "kind": "change_request", "config": {
-        "url": hook.url + "/api/now/table/incident", "username": "svc", "password": "pw",
-        "assignment_group": "ml-platform", "jira_project": "OPS"}})
+    create_channel(
+        local,
+        "admin",
+        {
+            "name": "tickets",
+            "kind": "change_request",
+            "config": {
+                "url": hook.url + "/api/now/table/incident",
+                "username": "svc",
+                "password": "pw",
+                "assignment_group": "ml-platform",
+                "jira_project": "OPS",
+            },
+        },
+    )
     record_alert(local)
     record_alert(local, "alert.resolved", reason="retrained")
     settle(local)
@@ -41,13 +53,25 @@ def test_a_change_request_channel_refuses_a_group_wait(local: Steward, hook: Rec
     from modelsteward.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="group_wait_s must be 0"):
-        create_channel(local, "admin", {"name": "t", "kind": "change_request",
-                                        "config": {"url": hook.url}, "group_wait_s": 30})
+        create_channel(
+            local,
+            "admin",
+            {
+                "name": "t",
+                "kind": "change_request",
+                "config": {"url": hook.url},
+                "group_wait_s": 30,
+            },
+        )
 
 
 def test_teams_gets_an_adaptive_card_and_slack_a_section(local: Steward, hook: Receiver) -> None:
-    create_channel(local, "admin", {"name": "teams", "kind": "teams", "config": {"url": hook.url + "/teams"}})
-    create_channel(local, "admin", {"name": "slack", "kind": "slack", "config": {"url": hook.url + "/slack"}})
+    create_channel(
+        local, "admin", {"name": "teams", "kind": "teams", "config": {"url": hook.url + "/teams"}}
+    )
+    create_channel(
+        local, "admin", {"name": "slack", "kind": "slack", "config": {"url": hook.url + "/slack"}}
+    )
     record_alert(local)
     settle(local)
     by_path = {r.path: r.json for r in hook.wait_for(2)}
@@ -63,9 +87,19 @@ def test_teams_gets_an_adaptive_card_and_slack_a_section(local: Steward, hook: R
 def test_a_channel_template_shapes_the_message_and_the_preview_shows_it(
     local: Steward, hook: Receiver
 ) -> None:
-    create_channel(local, "admin", {"name": "x", "kind": "webhook", "config": {"url": hook.url},
-                                    "template": {"subject": "{{ count }} alert(s) for {{ alert.model }}",
-                                                 "body": "{% for a in alerts %}{{ a.labels.team }}{% endfor %}"}})
+    create_channel(
+        local,
+        "admin",
+        {
+            "name": "x",
+            "kind": "webhook",
+            "config": {"url": hook.url},
+            "template": {
+                "subject": "{{ count }} alert(s) for {{ alert.model }}",
+                "body": "{% for a in alerts %}{{ a.labels.team }}{% endfor %}",
+            },
+        },
+    )
     shown = preview(local, "x")
     assert shown["subject"] == "1 alert(s) for sample-model"
     assert shown["request"]["body"]["text"] == "sample-team"
@@ -76,11 +110,21 @@ def test_a_channel_template_shapes_the_message_and_the_preview_shows_it(
     assert sent.json["subject"] == "1 alert(s) for credit-approval" and sent.json["text"] == "risk"
 
 
-def test_a_template_that_does_not_parse_is_refused_when_saved(local: Steward, hook: Receiver) -> None:
+def test_a_template_that_does_not_parse_is_refused_when_saved(
+    local: Steward, hook: Receiver
+) -> None:
     import pytest
 
     from modelsteward.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="template.subject"):
-        create_channel(local, "admin", {"name": "x", "kind": "webhook", "config": {"url": hook.url},
-                                        "template": {"subject": "{% for %}"}})
+        create_channel(
+            local,
+            "admin",
+            {
+                "name": "x",
+                "kind": "webhook",
+                "config": {"url": hook.url},
+                "template": {"subject": "{% for %}"},
+            },
+        )

@@ -48,8 +48,11 @@ def test_a_channel_to_an_internal_address_is_refused_at_creation(
 
 def test_the_refusal_names_the_setting_that_allows_a_network(guarded: Steward) -> None:
     with pytest.raises(InvalidInput, match="STEWARD_ALLOW_NETWORKS"):
-        create_channel(guarded, "admin", {"name": "x", "kind": "slack",
-                                          "config": {"url": "http://127.0.0.1:9/hook"}})
+        create_channel(
+            guarded,
+            "admin",
+            {"name": "x", "kind": "slack", "config": {"url": "http://127.0.0.1:9/hook"}},
+        )
 
 
 def test_an_allowed_network_admits_a_local_receiver(local: Steward, hook: Receiver) -> None:
@@ -76,7 +79,9 @@ def test_the_address_is_checked_again_when_connecting(tmp_path: Path, hook: Rece
 def test_a_redirect_to_the_metadata_address_is_not_followed(local: Steward) -> None:
     with receiver() as hook:
         hook.default = Answer(302, {"location": "http://169.254.169.254/latest/meta-data/"})
-        create_channel(local, "admin", {"name": "x", "kind": "webhook", "config": {"url": hook.url}})
+        create_channel(
+            local, "admin", {"name": "x", "kind": "webhook", "config": {"url": hook.url}}
+        )
         record_alert(local)
         settle(local)
         [row] = list_notifications(local)

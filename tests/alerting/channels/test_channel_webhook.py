@@ -21,7 +21,9 @@ from modelsteward.events.dispatcher import Dispatcher
 
 def webhook(steward: Steward, hook: Receiver, name: str = "ops", **extra: object) -> dict:
     return create_channel(
-        steward, "admin", {"name": name, "kind": "webhook", "config": {"url": hook.url + "/in"}, **extra}
+        steward,
+        "admin",
+        {"name": name, "kind": "webhook", "config": {"url": hook.url + "/in"}, **extra},
     )
 
 
@@ -50,7 +52,9 @@ def test_an_opened_alert_reaches_the_webhook_signed_and_is_logged_as_delivered(
     assert body["type"] == "alert.notification" and body["status"] == "firing"
     assert body["id"] == request.headers["webhook-id"]
     [one] = body["alerts"]
-    assert one["alert_id"] == 7 and one["event"] == "alert.opened" and one["labels"]["team"] == "risk"
+    assert (
+        one["alert_id"] == 7 and one["event"] == "alert.opened" and one["labels"]["team"] == "risk"
+    )
     assert "drift-high" in body["subject"] and "CRITICAL" in body["subject"]
     [row] = list_notifications(local)
     assert row["status"] == "delivered" and row["attempts"] == 1

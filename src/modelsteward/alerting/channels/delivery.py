@@ -144,7 +144,7 @@ def _claim(
             return None
         until = now + timedelta(seconds=channel.timeout_s * 2 + LEASE_MARGIN_S)
         ids = [r.id for r in rows]
-        taken = session.execute(
+        taken = session.connection().execute(
             update(Notification)
             .where(
                 Notification.id.in_(ids),
@@ -152,7 +152,6 @@ def _claim(
                 (Notification.claimed_until.is_(None)) | (Notification.claimed_until < now),
             )
             .values(claimed_until=until)
-            .execution_options(synchronize_session=False)
         )
         if taken.rowcount != len(ids):  # another process claimed it meanwhile
             session.rollback()
@@ -221,8 +220,9 @@ def _settle(
             for row in rows:
                 record_outcome(change, channel, row, f"notification.{status}", attempts, outcome)
     if status == "failed":
-        log.warning("notification batch %s to %s failed: %s", rows[0].batch, channel.name,
-                    outcome.error)
+        log.warning(
+            "notification batch %s to %s failed: %s", rows[0].batch, channel.name, outcome.error
+        )
 
 
 def record_outcome(

@@ -43,7 +43,9 @@ class NotificationRetried(Payload):
 
 
 EVENTS = [
-    EventType("channel.created", "A notification channel was configured.", "channel", ChannelChanged),
+    EventType(
+        "channel.created", "A notification channel was configured.", "channel", ChannelChanged
+    ),
     EventType(
         "channel.updated",
         "A channel's settings, routing, template or enabled flag changed.",

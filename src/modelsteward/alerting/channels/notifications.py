@@ -121,7 +121,8 @@ def retry_notification(steward: Steward, actor: str, notification_id: int) -> di
                 "one can be sent again"
             )
         channel = session.get(Channel, row.channel_id)
-        assert channel is not None  # the foreign key holds it
+        if channel is None:  # the foreign key cascades, so only a race gets here
+            raise NotFound(f"notification {notification_id} has no channel any more")
         previous = row.status
         batch = session.scalars(
             select(Notification).where(
@@ -131,8 +132,14 @@ def retry_notification(steward: Steward, actor: str, notification_id: int) -> di
         session.execute(
             update(Notification)
             .where(Notification.id.in_([r.id for r in batch]))
-            .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None,
-                    delivered_at=None, updated_at=now)
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                claimed_until=None,
+                delivered_at=None,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         for member in batch:

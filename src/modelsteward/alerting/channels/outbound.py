@@ -96,9 +96,7 @@ def _post(url: str, body: bytes, headers: Mapping[str, str], sending: Sending) -
         authority = f"[{host}]" if port == default_port else f"[{host}]:{port}"
     send_headers = {**headers, "Host": authority}
     extensions = {"sni_hostname": host} if target.scheme == "https" else {}
-    with httpx.Client(
-        timeout=sending.timeout_s, follow_redirects=False, trust_env=False
-    ) as client:
+    with httpx.Client(timeout=sending.timeout_s, follow_redirects=False, trust_env=False) as client:
         request = client.build_request(
             "POST", pinned, content=body, headers=send_headers, extensions=extensions
         )

@@ -20,6 +20,7 @@ AlertEvent = Literal["alert.opened", "alert.acknowledged", "alert.resolved"]
 Severity = Literal["critical", "warning", "info"]
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 MAX_PATTERN = 200
+DEFAULT_EVENTS: tuple[AlertEvent, ...] = ("alert.opened", "alert.resolved")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Matcher:
 
 class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    events: list[AlertEvent] = Field(default_factory=lambda: ["alert.opened", "alert.resolved"])
+    events: list[AlertEvent] = Field(default_factory=lambda: list(DEFAULT_EVENTS))
     severities: list[Severity] = Field(default_factory=list)
     models: list[str] = Field(default_factory=list, max_length=200)
     matchers: list[str] = Field(default_factory=list, max_length=50)

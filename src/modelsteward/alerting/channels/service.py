@@ -105,9 +105,7 @@ def create_channel(steward: Steward, actor: str, data: dict[str, Any]) -> dict[s
     return {**shown, "generated_secrets": generated} if generated else shown
 
 
-def update_channel(
-    steward: Steward, actor: str, name: str, data: dict[str, Any]
-) -> dict[str, Any]:
+def update_channel(steward: Steward, actor: str, name: str, data: dict[str, Any]) -> dict[str, Any]:
     try:
         changes = ChannelUpdate.model_validate(data)
     except ValidationError as exc:

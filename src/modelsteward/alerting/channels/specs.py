@@ -59,8 +59,7 @@ class ChannelUpdate(BaseModel):
 
 def problems(exc: ValidationError, prefix: str = "") -> str:
     return "; ".join(
-        f"{prefix}{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-        for e in exc.errors()
+        f"{prefix}{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
     )
 
 
@@ -103,16 +102,13 @@ def masked(kind: ChannelKind | None, config: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def merge_secrets(
-    kind: ChannelKind, old: dict[str, Any], new: dict[str, Any]
-) -> dict[str, Any]:
+def merge_secrets(kind: ChannelKind, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """``new`` with each secret that was left out or sent back masked taken from ``old``."""
     merged = dict(new)
     shown = masked(kind, old)
     for key in kind.secrets:
-        if key not in merged or merged[key] == shown.get(key):
-            if key in old:
-                merged[key] = old[key]
+        if (key not in merged or merged[key] == shown.get(key)) and key in old:
+            merged[key] = old[key]
     return merged
 
 

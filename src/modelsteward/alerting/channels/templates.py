@@ -78,9 +78,7 @@ def _render(source: str, context: Mapping[str, Any]) -> str:
     return _ENV.from_string(source).render(context)
 
 
-def render(
-    spec: TemplateSpec, default_body: str | None, context: Mapping[str, Any]
-) -> Rendered:
+def render(spec: TemplateSpec, default_body: str | None, context: Mapping[str, Any]) -> Rendered:
     """Subject and body from the channel's templates, falling back to the defaults."""
     errors: list[str] = []
     parts: dict[str, str] = {}

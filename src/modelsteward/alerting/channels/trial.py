@@ -82,7 +82,9 @@ def test(steward: Steward, name: str) -> dict[str, Any]:
     channel = _channel(steward, name)
     kind, (message, error) = _sample(channel)
     config = kind.config.model_validate(channel.config)
-    outcome = kind.send(config, message, Sending(steward.settings.allow_networks, channel.timeout_s))
+    outcome = kind.send(
+        config, message, Sending(steward.settings.allow_networks, channel.timeout_s)
+    )
     return {
         "channel": name,
         "kind": kind.name,

@@ -74,7 +74,9 @@ def list_notifications(
 
 
 @log_router.get("/{notification_id}")
-def show_notification(request: Request, who: Reader, notification_id: NotificationId) -> dict[str, Any]:
+def show_notification(
+    request: Request, who: Reader, notification_id: NotificationId
+) -> dict[str, Any]:
     return notifications.show_notification(steward_of(request), notification_id)
 
 

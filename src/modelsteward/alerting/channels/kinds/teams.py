@@ -17,7 +17,9 @@ class TeamsConfig(UrlConfig):
 
 
 def _colour(message: Message) -> str:
-    return COLOURS["resolved"] if message.status == "resolved" else COLOURS[message.first["severity"]]
+    return (
+        COLOURS["resolved"] if message.status == "resolved" else COLOURS[message.first["severity"]]
+    )
 
 
 def document(config: TeamsConfig, message: Message) -> dict[str, Any]:
@@ -35,22 +37,34 @@ def document(config: TeamsConfig, message: Message) -> dict[str, Any]:
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": [
-            {"type": "TextBlock", "text": message.subject, "weight": "Bolder", "size": "Medium",
-             "wrap": True, "color": "Attention" if message.status == "firing" else "Good"},
+            {
+                "type": "TextBlock",
+                "text": message.subject,
+                "weight": "Bolder",
+                "size": "Medium",
+                "wrap": True,
+                "color": "Attention" if message.status == "firing" else "Good",
+            },
             {"type": "TextBlock", "text": message.body, "wrap": True},
-            {"type": "FactSet", "facts": [
-                {"title": "Model", "value": message.first["model"]},
-                {"title": "Deployment", "value": message.first["deployment"]},
-                {"title": "Severity", "value": message.first["severity"]},
-                {"title": "Alerts", "value": str(len(message.alerts))},
-            ]},
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": "Model", "value": message.first["model"]},
+                    {"title": "Deployment", "value": message.first["deployment"]},
+                    {"title": "Severity", "value": message.first["severity"]},
+                    {"title": "Alerts", "value": str(len(message.alerts))},
+                ],
+            },
         ],
     }
     return {
         "type": "message",
         "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-             "content": card}
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
         ],
     }
 

@@ -40,7 +40,9 @@ class WebhookConfig(UrlConfig):
         try:
             key = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError("secret must be 'whsec_' and base64 (leave it out to generate one)")
+            raise ValueError(
+                "secret must be 'whsec_' and base64 (leave it out to generate one)"
+            ) from None
         if len(key) < 16:
             raise ValueError("secret must carry at least 16 bytes")
         return PREFIX + raw

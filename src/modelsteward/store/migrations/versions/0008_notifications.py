@@ -81,9 +81,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["notification_id"], ["notifications.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_notification_attempts_of", "notification_attempts", ["notification_id"]
-    )
+    op.create_index("ix_notification_attempts_of", "notification_attempts", ["notification_id"])
 
 
 def downgrade() -> None:
@@ -93,4 +91,3 @@ def downgrade() -> None:
     op.drop_index("ix_notifications_due", table_name="notifications")
     op.drop_table("notifications")
     op.drop_table("channels")
-
