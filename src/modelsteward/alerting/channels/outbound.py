@@ -8,6 +8,7 @@ No proxy from the environment is used, for the same reason.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,17 +97,36 @@ def _post(url: str, body: bytes, headers: Mapping[str, str], sending: Sending) -
         authority = f"[{host}]" if port == default_port else f"[{host}]:{port}"
     send_headers = {**headers, "Host": authority}
     extensions = {"sni_hostname": host} if target.scheme == "https" else {}
-    with httpx.Client(timeout=sending.timeout_s, follow_redirects=False, trust_env=False) as client:
-        request = client.build_request(
-            "POST", pinned, content=body, headers=send_headers, extensions=extensions
-        )
-        response = client.send(request, stream=True)
-        try:
-            answer = b""
-            for chunk in response.iter_bytes():
-                answer += chunk
-                if len(answer) >= ANSWER_BYTES:
-                    break
-        finally:
-            response.close()
+    client = _client()
+    request = client.build_request(
+        "POST",
+        pinned,
+        content=body,
+        headers=send_headers,
+        extensions=extensions,
+        timeout=sending.timeout_s,
+    )
+    response = client.send(request, stream=True)
+    try:
+        answer = b""
+        for chunk in response.iter_bytes():
+            answer += chunk
+            if len(answer) >= ANSWER_BYTES:
+                break
+    finally:
+        response.close()
     return judge(response, answer)
+
+
+_shared: httpx.Client | None = None
+_lock = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    """One client per process: building one (its TLS context) costs tens of milliseconds,
+    and its pool keeps connections to the checked addresses open between messages."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = httpx.Client(follow_redirects=False, trust_env=False)
+        return _shared
