@@ -12,6 +12,7 @@ INSTALLED := $(VENV)/.installed
 # servers and subprocesses, so two workers nearly halve it even on two cores.
 TEST_WORKERS ?= 2
 CHROMIUM := /usr/bin/chromium
+ALERTMANAGER := /usr/bin/prometheus-alertmanager
 PG_PROBE_HOST := $(or $(STEWARD_PG_HOST_PROBE),127.0.0.1)
 PG_PROBE_PORT := $(or $(STEWARD_PG_PORT_PROBE),5432)
 
@@ -40,7 +41,7 @@ endef
 help:
 	@echo "make install    create $(VENV) and install the project with its test extras"
 	@echo "make test       ruff, then pytest against PostgreSQL and headless Chromium"
-	@echo "make test-deps  install Debian chromium, and PostgreSQL when none is reachable"
+	@echo "make test-deps  install Debian chromium and prometheus-alertmanager, and PostgreSQL when none is reachable"
 	@echo "make demo       seed example models and serve http://127.0.0.1:8080"
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make fmt        ruff format and ruff check --fix"
@@ -68,6 +69,7 @@ test: install test-deps
 # Chromium through executable_path. PostgreSQL: see scripts/with-postgres.sh.
 test-deps:
 	@[[ -x $(CHROMIUM) ]] || { $(call apt_install,chromium); }
+	@[[ -x $(ALERTMANAGER) ]] || { $(call apt_install,prometheus-alertmanager); }
 	@if [[ -n "$${STEWARD_TEST_PG_URL:-}" ]]; then \
 		echo "make: tests use STEWARD_TEST_PG_URL"; \
 	elif $(pg_answers); then \

@@ -7,6 +7,7 @@ moves the metadata or the artifacts elsewhere without code changes.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ class Settings:
     events_lease_s: float = 15.0
     events_retry_base_s: float = 2.0
     dask_address: str | None = None
+    allow_networks: tuple[str, ...] = field(default_factory=tuple)
+    """CIDRs outbound notifications may reach although private, loopback or link-local."""
 
     @property
     def admin_token_path(self) -> Path:
@@ -122,6 +125,7 @@ class Settings:
             events_lease_s=_positive(env, "STEWARD_EVENTS_LEASE_SECONDS", "15"),
             events_retry_base_s=_positive(env, "STEWARD_EVENTS_RETRY_SECONDS", "2"),
             dask_address=env.get("STEWARD_DASK_ADDRESS", "").strip() or None,
+            allow_networks=_networks(env.get("STEWARD_ALLOW_NETWORKS", "")),
         )
 
 
@@ -134,3 +138,19 @@ def _positive(env: dict[str, str], name: str, default: str) -> float:
     if not value > 0:
         raise ValueError(f"{name} must be more than 0 seconds, not {raw[:32]!r}")
     return value
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """``STEWARD_ALLOW_NETWORKS``: comma-separated CIDRs, each checked (a typo must not
+    silently allow nothing, or everything)."""
+    found: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"STEWARD_ALLOW_NETWORKS: {part[:64]!r} is not a network (e.g. 127.0.0.0/8)"
+            ) from None
+    return tuple(found)

@@ -14,6 +14,7 @@ from modelsteward.api.routes import (
     aliases,
     audit,
     bundles,
+    channels,
     deployments,
     events,
     inference,
@@ -99,6 +100,8 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         users.router,
         audit.router,
         events.router,
+        channels.router,
+        channels.log_router,
     ):
         app.include_router(router)
     _mount_web(app)

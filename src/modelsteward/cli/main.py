@@ -16,6 +16,7 @@ import typer
 
 from modelsteward.cli import (
     admin,
+    channels,
     deploy,
     events,
     lifecycle,
@@ -46,6 +47,8 @@ app.add_typer(lifecycle.lifecycles, name="lifecycles")
 app.add_typer(lifecycle.lifecycle, name="lifecycle")
 app.add_typer(task_inbox, name="tasks")
 app.add_typer(events.events, name="events")
+app.add_typer(channels.channels, name="channels")
+app.add_typer(channels.notifications, name="notifications")
 app.command("deploy")(deploy.deploy)
 app.command("score")(score.score)
 app.command("report")(report.report)

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     TASKS_DECIDE = "tasks.decide"
     MONITORING_WRITE = "monitoring.write"
     EVENTS_REDELIVER = "events.redeliver"
+    CHANNELS_READ = "channels.read"  # channels and the notification log
+    CHANNELS_MANAGE = "channels.manage"  # add, change, test channels; send again
 
 
 class Role(StrEnum):
@@ -39,7 +41,7 @@ class Role(StrEnum):
     APPLICATION = "application"
 
 
-_READ = {Permission.INVENTORY_READ}
+_READ = {Permission.INVENTORY_READ, Permission.CHANNELS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset(_READ),
@@ -53,7 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
         | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
         | {Permission.LIFECYCLE_TRANSITION, Permission.TASKS_DECIDE, Permission.MONITORING_WRITE}
-        | {Permission.EVENTS_REDELIVER}
+        | {Permission.EVENTS_REDELIVER, Permission.CHANNELS_MANAGE}
     ),
     Role.RISK_MANAGER: frozenset(
         _READ
