@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_JSON_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_LOADED_BYTES = 4 * 1024**3
 
 
@@ -47,6 +48,7 @@ class Settings:
     db_url: str
     artifacts_url: str
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     trusted_types: tuple[str, ...] = field(default_factory=tuple)
     logs_url: str = ""
     log_flush_s: float = 1.0
@@ -97,6 +99,7 @@ class Settings:
             db_url=db_url,
             artifacts_url=artifacts,
             max_upload_bytes=max_upload,
+            max_json_bytes=int(env.get("STEWARD_MAX_JSON_BYTES", DEFAULT_MAX_JSON_BYTES)),
             trusted_types=extra_types,
             logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
             log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
