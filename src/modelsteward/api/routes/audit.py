@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from modelsteward.api.params import EarlierThan
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.audit import trail
 from modelsteward.identity.roles import Permission
@@ -23,7 +24,7 @@ def list_events(
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: EarlierThan = None,
 ) -> list[dict[str, Any]]:
     return trail.list_events(
         steward_of(request),
