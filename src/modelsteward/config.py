@@ -70,6 +70,7 @@ class Settings:
     events_lease_s: float = 15.0
     events_retry_base_s: float = 2.0
     dask_address: str | None = None
+    audit_checkpoint_minutes: float = 60.0
 
     @property
     def admin_token_path(self) -> Path:
@@ -125,6 +126,7 @@ class Settings:
             events_lease_s=_positive(env, "STEWARD_EVENTS_LEASE_SECONDS", "15"),
             events_retry_base_s=_positive(env, "STEWARD_EVENTS_RETRY_SECONDS", "2"),
             dask_address=env.get("STEWARD_DASK_ADDRESS", "").strip() or None,
+            audit_checkpoint_minutes=float(env.get("STEWARD_AUDIT_CHECKPOINT_MINUTES", "60")),
         )
 
 

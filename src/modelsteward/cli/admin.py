@@ -86,14 +86,32 @@ def list_events(
 
 
 @audit.command("verify")
-def verify() -> None:
-    """Recompute the hash chain; exits non-zero when it is broken."""
+def verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option("--expect-head", help="Head hash kept elsewhere; a different head fails."),
+    ] = None,
+) -> None:
+    """Recompute the hash chain and check it against its latest signed checkpoint (and
+    --expect-head); exits non-zero when anything disagrees."""
+    params = {"expect_head": expect_head} if expect_head else None
     with client() as c:
-        report = c._call("GET", "/api/v1/audit/verify")
+        report = c._call("GET", "/api/v1/audit/verify", params=params)
+    point = report.get("checkpoint")
+    seen = f"; checkpoint at record {point['seq']} ({point['at']})" if point else ""
     if report["ok"]:
-        console.print(f"audit chain intact ({report['checked']} records)")
+        console.print(
+            f"audit chain intact: {report['count']} records, head {report['head_hash']}{seen}"
+        )
         return
-    console.print(
-        f"[red]audit chain broken at record {report['broken_at']}: {report['reason']}[/red]"
-    )
+    where = f" at record {report['broken_at']}" if report.get("broken_at") else ""
+    console.print(f"[red]audit chain broken{where}: {report['reason']}[/red]")
     raise typer.Exit(6)
+
+
+@audit.command("checkpoint")
+def checkpoint() -> None:
+    """Sign and keep the chain's current head, so deleting records after it is found."""
+    with client() as c:
+        point = c._call("POST", "/api/v1/audit/checkpoint")
+    console.print(f"checkpoint: {point['seq']} records, head {point['hash']} ({point['at']})")
