@@ -71,6 +71,7 @@ class Settings:
     events_retry_base_s: float = 2.0
     dask_address: str | None = None
     audit_checkpoint_minutes: float = 60.0
+    session_hours: float = 12.0
 
     @property
     def admin_token_path(self) -> Path:
@@ -127,6 +128,7 @@ class Settings:
             events_retry_base_s=_positive(env, "STEWARD_EVENTS_RETRY_SECONDS", "2"),
             dask_address=env.get("STEWARD_DASK_ADDRESS", "").strip() or None,
             audit_checkpoint_minutes=float(env.get("STEWARD_AUDIT_CHECKPOINT_MINUTES", "60")),
+            session_hours=_positive(env, "STEWARD_SESSION_HOURS", "12"),
         )
 
 

@@ -40,11 +40,31 @@ def create_user(
     console.print(f"created user {name} ({role})")
 
 
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration_s(text: str) -> int:
+    """``30d``, ``12h`` or ``90m`` in seconds; a one-line error for anything else."""
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _UNITS or not value.isdecimal() or int(value) == 0:
+        raise typer.BadParameter(f"{text[:20]!r} is not a duration such as 30d, 12h or 90m")
+    return int(value) * _UNITS[unit]
+
+
 @users.command("token")
-def issue_token(name: str, label: Annotated[str, typer.Option("--label")] = "cli") -> None:
+def issue_token(
+    name: str,
+    label: Annotated[str, typer.Option("--label")] = "cli",
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Lifetime such as 30d, 12h or 90m.")
+    ] = None,
+) -> None:
     """Print a new API token for NAME (shown once; only its hash is stored)."""
+    body: dict[str, object] = {"name": label}
+    if expires is not None:
+        body["expires_in_seconds"] = _duration_s(expires)
     with client() as c:
-        print(c._call("POST", f"/api/v1/users/{name}/tokens", json={"name": label})["token"])
+        print(c._call("POST", f"/api/v1/users/{name}/tokens", json=body)["token"])
 
 
 @users.command("revoke")
