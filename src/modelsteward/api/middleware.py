@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelsteward.ids import request_id
 
+_OWN_HEADERS = (b"x-request-id", b"x-content-type-options")
+
 
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
@@ -28,8 +30,15 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
-                message["headers"] = [*headers, (b"x-request-id", rid.encode())]
+                headers = [
+                    h for h in message.get("headers", []) if h[0].lower() not in _OWN_HEADERS
+                ]
+                # nosniff on every answer: a downloaded artifact is never run as a script
+                message["headers"] = [
+                    *headers,
+                    (b"x-request-id", rid.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_id)
