@@ -121,3 +121,28 @@ def test_json_sent_to_an_upload_route_gets_the_json_limit(small: httpx.Client) -
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 413, response.text
+
+
+def test_a_request_with_both_transfer_encoding_and_content_length_is_400(
+    small: httpx.Client,
+) -> None:
+    url = urlsplit(str(small.base_url))
+    body = b'{"name": "smuggled"}'
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /api/v1/models HTTP/1.1\r\n"
+            + f"Host: {url.hostname}:{url.port}\r\n".encode()
+            + f"Authorization: {small.headers['authorization']}\r\n".encode()
+            + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            + f"Content-Length: {len(chunked)}\r\n\r\n".encode()
+            + chunked
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert small.get("/api/v1/models/smuggled").status_code == 404

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,9 +92,20 @@ class BodyLimitMiddleware:
         rid = scope.get("state", {}).get("request_id", "-")
         limit, setting = self.limits.for_request(scope)
         headers = dict(scope.get("headers", []))
+        if b"transfer-encoding" in headers and b"content-length" in headers:
+            # Two framings disagree about where the body ends: the way requests are
+            # smuggled past a proxy (RFC 9112 section 6.1). Refused, never guessed.
+            await _refuse(
+                send,
+                rid,
+                status=400,
+                code="bad_request",
+                message="send either Transfer-Encoding or Content-Length, not both",
+            )
+            return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _refuse(send, rid, limit, setting)
+            await _refuse(send, rid, **_too_large(limit, setting))
             return
         received = 0
         started = refused = False
@@ -116,7 +128,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.response.start":
                 if received > limit:
                     refused = started = True
-                    await _refuse(send, rid, limit, setting)
+                    await _refuse(send, rid, **_too_large(limit, setting))
                     return
                 started = True
             await send(message)
@@ -125,28 +137,28 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _refuse(send, rid, limit, setting)
+                await _refuse(send, rid, **_too_large(limit, setting))
         except Exception as exc:  # the parser may wrap our signal in its own error
             if received > limit and not started:
-                await _refuse(send, rid, limit, setting)
+                await _refuse(send, rid, **_too_large(limit, setting))
             else:
                 raise exc
 
 
-async def _refuse(send: Send, rid: str, limit: int, setting: str) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"request body exceeds the limit of {limit} bytes ({setting})",
-                "request_id": rid,
-            }
-        }
-    ).encode()
+def _too_large(limit: int, setting: str) -> dict[str, Any]:
+    return {
+        "status": 413,
+        "code": "payload_too_large",
+        "message": f"request body exceeds the limit of {limit} bytes ({setting})",
+    }
+
+
+async def _refuse(send: Send, rid: str, *, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "request_id": rid}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
