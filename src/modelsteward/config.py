@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_JSON_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_LOADED_BYTES = 4 * 1024**3
 
 
@@ -48,6 +49,7 @@ class Settings:
     db_url: str
     artifacts_url: str
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_json_bytes: int = DEFAULT_MAX_JSON_BYTES
     trusted_types: tuple[str, ...] = field(default_factory=tuple)
     logs_url: str = ""
     log_flush_s: float = 1.0
@@ -71,6 +73,8 @@ class Settings:
     dask_address: str | None = None
     allow_networks: tuple[str, ...] = field(default_factory=tuple)
     """CIDRs outbound notifications may reach although private, loopback or link-local."""
+    audit_checkpoint_minutes: float = 60.0
+    session_hours: float = 12.0
 
     @property
     def admin_token_path(self) -> Path:
@@ -100,6 +104,7 @@ class Settings:
             db_url=db_url,
             artifacts_url=artifacts,
             max_upload_bytes=max_upload,
+            max_json_bytes=int(env.get("STEWARD_MAX_JSON_BYTES", DEFAULT_MAX_JSON_BYTES)),
             trusted_types=extra_types,
             logs_url=env.get("STEWARD_LOGS") or str(home / "logs"),
             log_flush_s=float(env.get("STEWARD_LOG_FLUSH_SECONDS", "1.0")),
@@ -126,6 +131,8 @@ class Settings:
             events_retry_base_s=_positive(env, "STEWARD_EVENTS_RETRY_SECONDS", "2"),
             dask_address=env.get("STEWARD_DASK_ADDRESS", "").strip() or None,
             allow_networks=_networks(env.get("STEWARD_ALLOW_NETWORKS", "")),
+            audit_checkpoint_minutes=float(env.get("STEWARD_AUDIT_CHECKPOINT_MINUTES", "60")),
+            session_hours=_positive(env, "STEWARD_SESSION_HOURS", "12"),
         )
 
 

@@ -84,7 +84,8 @@ def test_password_login_issues_a_web_session_token(
     assert response.status_code == 303
     issued = list_events(steward, object_type="user", object_id="dana")[0]
     assert issued["action"] == "token.issued"
-    assert issued["after"] == {"token_name": "web-session"}
+    assert issued["after"]["token_name"] == "web-session"
+    assert "expires_at" in issued["after"]  # the session's lifetime, STEWARD_SESSION_HOURS
     page = anonymous.get("/")
     assert "dana" in page.text and "data-scientist" in page.text
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from modelsteward import __version__
 from modelsteward.api.errors import install_error_handlers
-from modelsteward.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from modelsteward.api.middleware import BodyLimitMiddleware, BodyLimits, RequestIdMiddleware
 from modelsteward.api.routes import (
     aliases,
     audit,
@@ -28,6 +28,7 @@ from modelsteward.api.routes import (
     users,
     versions,
 )
+from modelsteward.api.uploads import upload_routes
 from modelsteward.background import background_work
 from modelsteward.context import Steward
 from modelsteward.events.dispatcher import Dispatcher
@@ -105,9 +106,12 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     ):
         app.include_router(router)
     _mount_web(app)
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=steward.settings.max_upload_bytes + _ENVELOPE_BYTES
+    limits = BodyLimits(
+        json_bytes=steward.settings.max_json_bytes,
+        upload_bytes=steward.settings.max_upload_bytes + _ENVELOPE_BYTES,
+        uploads=upload_routes(app.routes),
     )
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(RequestIdMiddleware)
     return app
 

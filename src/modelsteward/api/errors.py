@@ -7,13 +7,15 @@ request id and answered with a generic 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modelsteward.api.policy import Policy
 from modelsteward.errors import StewardError
 
 log = logging.getLogger("modelsteward.api")
@@ -63,6 +65,30 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _policy_of(request: Request) -> Callable[[Request], Awaitable[object]] | None:
+    """The route's ``Policy`` dependency (see ``api.policy``), if it has one."""
+    route = request.scope.get("route")
+    stack = list(getattr(getattr(route, "dependant", None), "dependencies", []))
+    while stack:
+        dependency = stack.pop()
+        if isinstance(dependency.call, Policy):
+            return dependency.call
+        stack.extend(dependency.dependencies)
+    return None
+
+
+async def _authorise(request: Request) -> StewardError | None:
+    """The error the route's policy raises for this caller, or None when it admits them."""
+    policy = _policy_of(request)
+    if policy is None or getattr(request.state, "principal", None) is not None:
+        return None
+    try:
+        await policy(request)
+    except StewardError as exc:
+        return exc
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StewardError)
     async def _steward(request: Request, exc: StewardError) -> JSONResponse:
@@ -70,7 +96,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return with_retry_after(response, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI parses a JSON body before it runs the route's dependencies: who is
+        # asking is settled first, so a stranger learns nothing from the body's errors.
+        refused = await _authorise(request)
+        if refused is not None:
+            handler = request.app.exception_handlers[StewardError]
+            answer = handler(request, refused)
+            return answer if isinstance(answer, Response) else await answer
         details = _validation_details(exc)
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(first["loc"][1:] or first["loc"])

@@ -2,6 +2,7 @@
 
 Each record's hash covers its canonical JSON and the previous record's hash, so any
 edit, deletion or reordering breaks the chain and ``steward fsck`` reports where.
+Deleting the last records leaves a valid, shorter chain: ``audit.checkpoints`` finds that.
 """
 
 from __future__ import annotations
@@ -131,11 +132,18 @@ def append(
     return AuditRecord(fields["seq"], digest)
 
 
+def chain_head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the chain's last record; (0, genesis) for an empty chain."""
+    last = session.execute(_CHAIN_END).first()
+    return (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int
     broken_at: int | None
     reason: str = ""
+    head_hash: str = GENESIS_HASH  # the last record's hash, once the whole chain verified
 
     @property
     def ok(self) -> bool:
@@ -154,7 +162,7 @@ def verify_chain(session: Session, batch: int = 5_000) -> ChainReport:
             .limit(batch)
         ).all()
         if not rows:
-            return ChainReport(checked, None)
+            return ChainReport(checked, None, head_hash=prev_hash)
         for event in rows:
             if event.seq != expected_seq:
                 return ChainReport(checked, expected_seq, "record missing")

@@ -40,11 +40,31 @@ def create_user(
     console.print(f"created user {name} ({role})")
 
 
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration_s(text: str) -> int:
+    """``30d``, ``12h`` or ``90m`` in seconds; a one-line error for anything else."""
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _UNITS or not value.isdecimal() or int(value) == 0:
+        raise typer.BadParameter(f"{text[:20]!r} is not a duration such as 30d, 12h or 90m")
+    return int(value) * _UNITS[unit]
+
+
 @users.command("token")
-def issue_token(name: str, label: Annotated[str, typer.Option("--label")] = "cli") -> None:
+def issue_token(
+    name: str,
+    label: Annotated[str, typer.Option("--label")] = "cli",
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Lifetime such as 30d, 12h or 90m.")
+    ] = None,
+) -> None:
     """Print a new API token for NAME (shown once; only its hash is stored)."""
+    body: dict[str, object] = {"name": label}
+    if expires is not None:
+        body["expires_in_seconds"] = _duration_s(expires)
     with client() as c:
-        print(c._call("POST", f"/api/v1/users/{name}/tokens", json={"name": label})["token"])
+        print(c._call("POST", f"/api/v1/users/{name}/tokens", json=body)["token"])
 
 
 @users.command("revoke")
@@ -86,14 +106,32 @@ def list_events(
 
 
 @audit.command("verify")
-def verify() -> None:
-    """Recompute the hash chain; exits non-zero when it is broken."""
+def verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option("--expect-head", help="Head hash kept elsewhere; a different head fails."),
+    ] = None,
+) -> None:
+    """Recompute the hash chain and check it against its latest signed checkpoint (and
+    --expect-head); exits non-zero when anything disagrees."""
+    params = {"expect_head": expect_head} if expect_head else None
     with client() as c:
-        report = c._call("GET", "/api/v1/audit/verify")
+        report = c._call("GET", "/api/v1/audit/verify", params=params)
+    point = report.get("checkpoint")
+    seen = f"; checkpoint at record {point['seq']} ({point['at']})" if point else ""
     if report["ok"]:
-        console.print(f"audit chain intact ({report['checked']} records)")
+        console.print(
+            f"audit chain intact: {report['count']} records, head {report['head_hash']}{seen}"
+        )
         return
-    console.print(
-        f"[red]audit chain broken at record {report['broken_at']}: {report['reason']}[/red]"
-    )
+    where = f" at record {report['broken_at']}" if report.get("broken_at") else ""
+    console.print(f"[red]audit chain broken{where}: {report['reason']}[/red]")
     raise typer.Exit(6)
+
+
+@audit.command("checkpoint")
+def checkpoint() -> None:
+    """Sign and keep the chain's current head, so deleting records after it is found."""
+    with client() as c:
+        point = c._call("POST", "/api/v1/audit/checkpoint")
+    console.print(f"checkpoint: {point['seq']} records, head {point['hash']} ({point['at']})")

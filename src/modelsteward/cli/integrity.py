@@ -51,5 +51,17 @@ def run(*, gc: bool, as_json: bool) -> int:
             else ""
         )
     )
-    console.print("[green]store intact[/green]" if report.ok else "[red]store damaged[/red]")
+    for sha in report.orphan_blobs[:10]:
+        console.print(f"[yellow]orphaned blob {sha}: no version or upload refers to it[/yellow]")
+    if len(report.orphan_blobs) > 10:
+        console.print(f"[yellow]... and {len(report.orphan_blobs) - 10} more[/yellow]")
+    litter = (
+        f" (with {len(report.orphan_blobs)} orphaned blob(s); "
+        "steward fsck --gc removes those older than an hour)"
+        if report.orphan_blobs and not gc
+        else ""
+    )
+    console.print(
+        f"[green]store intact[/green]{litter}" if report.ok else "[red]store damaged[/red]"
+    )
     return 0 if report.ok else 6

@@ -12,6 +12,7 @@ class UserCreated(Payload):
 
 class TokenIssued(Payload):
     token_name: str
+    expires_at: str | None = None  # ISO 8601; None for a token that never expires
 
 
 class TokenRevoked(Payload):

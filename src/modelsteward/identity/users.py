@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from modelsteward.identity.roles import Permission, Role, permissions_of
 from modelsteward.names import check_label, check_name
-from modelsteward.store.tables import Token, User
+from modelsteward.store.tables import Token, User, as_utc
 
 TOKEN_PREFIX = "stw_"
 BOOTSTRAP_ADMIN = "admin"
@@ -149,18 +149,38 @@ def create_user(
     return {"name": name, "role": role}
 
 
-def issue_token(steward: Steward, actor: Principal, user_name: str, token_name: str) -> str:
-    """Create a token for a user; the plain token is returned once and never stored."""
+def issue_token(
+    steward: Steward,
+    actor: Principal,
+    user_name: str,
+    token_name: str,
+    *,
+    expires_in_s: float | None = None,
+) -> str:
+    """Create a token for a user; the plain token is returned once and never stored.
+
+    With ``expires_in_s`` the token is refused from then on, saying that it expired."""
     check_label(token_name, what="token name")
     token = new_token()
+    expires_at = (
+        datetime.now(UTC) + timedelta(seconds=expires_in_s) if expires_in_s is not None else None
+    )
     with steward.change(actor.name) as change:
         user = change.session.scalar(select(User).where(User.name == user_name))
         if user is None:
             raise NotFound(f"user {user_name!r} not found")
         change.session.add(
-            Token(user_id=user.id, name=token_name[:128], token_hash=hash_token(token))
+            Token(
+                user_id=user.id,
+                name=token_name[:128],
+                token_hash=hash_token(token),
+                expires_at=expires_at,
+            )
         )
-        change.record("token.issued", "user", user_name, after={"token_name": token_name[:128]})
+        after = {"token_name": token_name[:128]}
+        if expires_at is not None:
+            after["expires_at"] = expires_at.isoformat()
+        change.record("token.issued", "user", user_name, after=after)
     return token
 
 
@@ -204,7 +224,7 @@ def list_users(steward: Steward) -> list[dict[str, str]]:
 
 
 _TOKEN_OWNER = (
-    select(User.name, User.role, User.disabled, Token.revoked_at)
+    select(User.name, User.role, User.disabled, Token.revoked_at, Token.expires_at)
     .join(Token, Token.user_id == User.id)
     .where(Token.token_hash == bindparam("token_hash"))
 )
@@ -232,8 +252,17 @@ def authenticate_token(steward: Steward, token: str | None) -> Principal:
         row = conn.execute(_TOKEN_OWNER, {"token_hash": token_hash}).first()
     if row is None or row.revoked_at is not None or row.disabled:
         raise Unauthorized("invalid or revoked token")
+    if row.expires_at is not None and as_utc(row.expires_at) <= datetime.now(UTC):
+        raise Unauthorized(
+            f"token expired at {as_utc(row.expires_at).isoformat(timespec='seconds')}; "
+            "ask an administrator for a new one"
+        )
     principal = Principal(row.name, row.role)
-    recent_tokens.put(steward.db.url, token_hash, principal, generation)
+    expiring = row.expires_at is not None and as_utc(row.expires_at) - datetime.now(
+        UTC
+    ) < timedelta(seconds=TOKEN_CACHE_SECONDS)
+    if not expiring:  # a cached token is not re-read: it must not outlive its expiry
+        recent_tokens.put(steward.db.url, token_hash, principal, generation)
     return principal
 
 

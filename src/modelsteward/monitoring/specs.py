@@ -194,6 +194,7 @@ class OperationsSpec(MonitorSpec):
         "latency_p99_ms",
         "throughput_rps",
         "error_rate",
+        "caller_error_rate",
         "requests",
         "cpu_percent",
         "memory_mb",

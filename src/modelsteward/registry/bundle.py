@@ -56,6 +56,7 @@ from modelsteward.registry.specs import ModelSpec, VersionSpec
 from modelsteward.registry.versions import register_version, resolve_version, version_aliases
 from modelsteward.registry.views import VersionView
 from modelsteward.store.artifacts import CHUNK, ArtifactStore, StoredBlob
+from modelsteward.store.refused import removed_if_refused
 from modelsteward.store.tables import Model, ModelVersion
 
 FORMAT = "modelsteward.bundle"
@@ -303,16 +304,18 @@ def import_bundle(steward: Steward, actor: Principal, path: Path | str) -> Versi
                 raise IntegrityFailure(f"bundle file {file_member(sha256)} has the wrong size")
         spec = _spec_of(manifest)
         model_exists = _check_destination(steward, manifest)
-        stored: dict[str, StoredBlob] = {}
-        for sha256, size in sizes.items():
-            handle = tar.extractfile(members[file_member(sha256)])
-            if handle is None:
-                raise IntegrityFailure(f"bundle member {file_member(sha256)} is not a file")
-            with handle:
-                stored[sha256] = _store_member(steward.artifacts, handle, sha256, size)
-    blobs = {f.name: stored[f.sha256] for f in manifest.version.files}
-    if not model_exists:
-        _preflight(steward, spec, blobs)
-        with suppress(Conflict):  # created meanwhile by another import
-            create_model(steward, actor, manifest.model)
-    return register_version(steward, actor, manifest.model.name, spec, blobs)
+        with removed_if_refused(steward) as written:
+            stored: dict[str, StoredBlob] = {}
+            for sha256, size in sizes.items():
+                handle = tar.extractfile(members[file_member(sha256)])
+                if handle is None:
+                    raise IntegrityFailure(f"bundle member {file_member(sha256)} is not a file")
+                with handle:
+                    stored[sha256] = _store_member(steward.artifacts, handle, sha256, size)
+                written.append(stored[sha256])
+            blobs = {f.name: stored[f.sha256] for f in manifest.version.files}
+            if not model_exists:
+                _preflight(steward, spec, blobs)
+                with suppress(Conflict):  # created meanwhile by another import
+                    create_model(steward, actor, manifest.model)
+            return register_version(steward, actor, manifest.model.name, spec, blobs)

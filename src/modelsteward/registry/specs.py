@@ -82,7 +82,11 @@ def check_uri(value: str) -> str:
     if any(ord(c) < 32 for c in decoded):
         raise ValueError("URI contains control characters")
     scheme = urlsplit(decoded).scheme.lower()
-    if scheme == "file" or decoded.startswith(("/", "~")):
+    # A UNC share (\\host\share) and a drive letter (C:\data) are local paths on Windows.
+    # dbfs:/ stays accepted: like s3://, it names storage elsewhere (a Databricks
+    # workspace's file system), never a file on this server.
+    drive = len(scheme) == 1 and decoded[1:2] == ":"
+    if scheme == "file" or drive or decoded.lstrip().startswith(("/", "~", "\\")):
         raise ValueError("local file paths are not accepted as references; use a storage URI")
     if scheme and scheme not in URI_SCHEMES:
         raise ValueError(

@@ -31,7 +31,7 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 ROUTE_LABELS = ("deployment", "version", "route")
 MAX_CACHED_SERIES = 10_000  # label look-ups kept per process; past it the cache starts over
-_Children = tuple[Any, Any, Any]
+_Children = tuple[Any, Any, Any | None, Any | None]
 
 
 class GpuCollector(Collector):
@@ -95,6 +95,13 @@ class ServingMetrics:
             ROUTE_LABELS,
             registry=self.registry,
         )
+        self.caller_errors = Counter(
+            "steward_request_caller_errors",
+            "Prediction requests refused as the caller's mistake (HTTP 4xx): bad input, "
+            "no rows, an unknown version. Counted apart so they never read as model errors.",
+            ROUTE_LABELS,
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "steward_request_latency_seconds",
             "Time from request received to response ready.",
@@ -125,15 +132,18 @@ class ServingMetrics:
     def observe(
         self, deployment: str, version: int | str, route: str, status: int, latency_s: float
     ) -> None:
-        """Count one finished request and its latency; 5xx statuses also count as errors."""
+        """Count one finished request and its latency; 5xx statuses also count as errors,
+        4xx ones as caller errors."""
         children = self._children.get((deployment, version, route, status))
         if children is None:
             children = self._labelled(deployment, str(version), route, status)
-        requests, latency, errors = children
+        requests, latency, errors, caller_errors = children
         requests.inc()
         latency.observe(latency_s)
         if errors is not None:
             errors.inc()
+        if caller_errors is not None:
+            caller_errors.inc()
 
     def _labelled(self, deployment: str, version: str, route: str, status: int) -> _Children:
         """The labelled series of one (deployment, version, route, status), looked up once."""
@@ -142,6 +152,7 @@ class ServingMetrics:
             self.requests.labels(*labels, str(status)),
             self.latency.labels(*labels),
             self.errors.labels(*labels) if status >= 500 else None,
+            self.caller_errors.labels(*labels) if 400 <= status < 500 else None,
         )
         if len(self._children) >= MAX_CACHED_SERIES:
             self._children.clear()

@@ -32,7 +32,7 @@ from modelsteward.serving.router import choose, shadows
 from modelsteward.serving.runtime import LiveDeployment, LoadedVersion, ServingRuntime, VersionKey
 from modelsteward.serving.scoring import ClassifierAnswer, predictions_of
 from modelsteward.serving.shadows import Answer, Mirrored, ShadowMirror
-from modelsteward.serving.validation import Validated
+from modelsteward.serving.validation import Validated, require_rows
 
 log = logging.getLogger(__name__)
 # Bodies up to these sizes may be answered on the event loop (see ``inline_bytes``).
@@ -181,6 +181,7 @@ class Predictor:
                     inputs, logged = decoded.inputs, Rows(decoded.inputs, decoded.logged_json)
                 else:
                     inputs, logged = decoded, Rows(decoded)
+                require_rows(inputs)
                 outputs = self.run_model(target, inputs, inline=inline)
             except StewardError as exc:
                 status, error = exc.status, exc.code

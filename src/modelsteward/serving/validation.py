@@ -61,6 +61,18 @@ def check_size(rows: int, columns: int) -> None:
         raise BadRequest(f"a request may carry at most {MAX_COLUMNS:,} columns; got {columns:,}")
 
 
+NO_ROWS = "the request carries no rows; send at least one row to predict"
+
+
+def require_rows(inputs: Payload) -> Payload:
+    """Refuse an empty frame or tensor before a model sees it: predicting nothing is the
+    caller's mistake (400), never a model failure counted against the model."""
+    rows = len(inputs) if np.ndim(inputs) else 1
+    if rows == 0:
+        raise BadRequest(NO_ROWS)
+    return inputs
+
+
 @dataclass(frozen=True, slots=True)
 class Validated:
     """Inputs ready for the model, and the JSON (UTF-8 bytes) the log may keep for them as it is."""
@@ -94,8 +106,10 @@ def _conformed_records(records: object, schema: Schema) -> pd.DataFrame:
 
 
 def _records_frame(records: object) -> pd.DataFrame:
-    if not isinstance(records, list) or not records:
+    if not isinstance(records, list):
         raise BadRequest("records must be a non-empty list of objects")
+    if not records:
+        raise BadRequest(NO_ROWS)
     check_size(len(records), 0)
     keys: set[object] = set()
     for i, row in enumerate(records):

@@ -15,7 +15,8 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +24,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from modelsteward.errors import IntegrityFailure, InvalidInput, NotFound, PayloadTooLarge
-from modelsteward.store.filetimes import mark_fresh
+from modelsteward.store.filetimes import mark_fresh, modified_at
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -33,6 +34,10 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class StoredBlob:
     sha256: str
     size: int
+    # When this call put a blob the store did not hold, the blob's write time (or None
+    # where the store cannot tell); None also when the bytes were already stored.
+    written_at: datetime | None = field(default=None, compare=False)
+    created: bool = field(default=False, compare=False)
 
 
 def _within_limit(size: int, max_bytes: int | None) -> int:
@@ -110,6 +115,7 @@ class ArtifactStore:
             else:
                 self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
                 self.fs.mv(staging, final)
+                return StoredBlob(sha256, size, modified_at(self.fs, final), created=True)
             return StoredBlob(sha256, size)
         except BaseException:
             if self.fs.exists(staging):
@@ -183,6 +189,21 @@ class ArtifactStore:
         path = self._blob_path(sha256)
         if self.fs.exists(path):
             self.fs.rm(path)
+
+    def discard_created(self, blob: StoredBlob) -> bool:
+        """Remove a blob that ``blob``'s upload created, for a request that was refused.
+
+        A blob that was already stored is kept, and so is one another upload of the same
+        bytes has refreshed since (its write time moved): that upload may still be
+        registering it. The caller checks that no row refers to it."""
+        if not blob.created:
+            return False
+        path = self._blob_path(blob.sha256)
+        now = modified_at(self.fs, path)
+        if now is None or (blob.written_at is not None and now != blob.written_at):
+            return False
+        self.fs.rm(path)
+        return True
 
     def list_blobs(self) -> Iterator[str]:
         for path in self.fs.find(f"{self.root}/blobs"):

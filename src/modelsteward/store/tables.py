@@ -55,6 +55,7 @@ class Token(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Model(Base):
@@ -187,6 +188,19 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the audit chain's head at a moment: records up to ``seq``
+    existed and the last one hashed to ``hash``, so deleting them is found."""
+
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    public_key: Mapped[str] = mapped_column(String(128))
+    signature: Mapped[str] = mapped_column(String(128))
 
 
 class Environment(Base):

@@ -2,10 +2,13 @@
 
 The session cookie holds an API token: the one pasted, or a new ``web-session`` token
 issued on password sign-in. It is HttpOnly and SameSite=Strict, so scripts cannot read
-it and other sites cannot ride on it.
+it and other sites cannot ride on it. It lasts ``STEWARD_SESSION_HOURS``, and so does a
+password sign-in's token.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -73,6 +76,7 @@ async def login(request: Request) -> Response:
         samesite="strict",
         path="/",
         secure=request.url.scheme == "https",
+        max_age=int(steward.settings.session_hours * 3600),
     )
     return response
 
@@ -87,7 +91,11 @@ async def _password_session(steward: Steward, fields: dict[str, str]) -> str:
     except Unauthorized:
         raise Unauthorized("Unknown user or wrong password.") from None
     return await run_in_threadpool(
-        issue_token, steward, principal, principal.name, WEB_SESSION_TOKEN
+        partial(issue_token, expires_in_s=steward.settings.session_hours * 3600),
+        steward,
+        principal,
+        principal.name,
+        WEB_SESSION_TOKEN,
     )
 
 

@@ -1,4 +1,4 @@
-"""Failures on pages answer in HTML; the API under ``/api`` keeps its JSON shape.
+"""Failures on pages answer in HTML; ``/api``, ``/v2`` and ``/metrics`` keep their JSON shape.
 
 A page request without a valid session is sent to the sign-in page (HTMX requests
 get an ``HX-Redirect`` instead, so a fragment never swaps the login form into a table).
@@ -31,9 +31,14 @@ _TITLES = {
 }
 
 
+# Routes for programs, not people: they answer a missing credential with 401, never a
+# redirect to the sign-in page (a V2 client or a Prometheus scraper cannot follow one).
+MACHINE_ROUTES = ("/api", "/v2", "/metrics")
+
+
 def is_page(request: Request) -> bool:
     path = request.url.path
-    return not (path == "/api" or path.startswith("/api/"))
+    return not any(path == p or path.startswith(p + "/") for p in MACHINE_ROUTES)
 
 
 def safe_next(target: str | None) -> str:

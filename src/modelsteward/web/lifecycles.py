@@ -19,6 +19,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from modelsteward.api.params import Number
 from modelsteward.api.policy import page, steward_of
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput, NotFound, StewardError
@@ -169,7 +170,7 @@ async def lifecycle_page(name: str, request: Request, who: Viewer) -> Response:
 
 @router.get("/models/{model}/versions/{version}/lifecycle")
 async def version_lifecycle_page(
-    model: str, version: int, request: Request, who: Viewer
+    model: str, version: Number, request: Request, who: Viewer
 ) -> Response:
     context = await run_in_threadpool(version_context, steward_of(request), who, model, version)
     params = request.query_params
@@ -188,7 +189,7 @@ async def _form(request: Request, *keys: str) -> dict[str, str]:
 
 
 @forms.post("/models/{model}/versions/{version}/lifecycle/transition")
-async def request_transition(model: str, version: int, request: Request, who: Mover) -> Response:
+async def request_transition(model: str, version: Number, request: Request, who: Mover) -> Response:
     fields = await _form(request, "transition", "revision", "reason")
     steward = steward_of(request)
     instance = await run_in_threadpool(version_lifecycle, steward, model, version)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from modelsteward.api.params import Number
 from modelsteward.api.policy import page, steward_of
 from modelsteward.errors import StewardError
 from modelsteward.identity.roles import Permission
@@ -59,7 +60,7 @@ async def tasks_page(request: Request, who: Viewer) -> Response:
 
 
 @forms.post("/tasks/{task_id}/decision")
-async def post_decision(task_id: int, request: Request, who: Decider) -> Response:
+async def post_decision(task_id: Number, request: Request, who: Decider) -> Response:
     async with request.form(max_files=0, max_fields=4) as form:
         decision = form.get("decision")
         comment = form.get("comment")

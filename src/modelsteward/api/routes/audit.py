@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from modelsteward.api.params import EarlierThan
 from modelsteward.api.policy import allow, steward_of
-from modelsteward.audit import trail
+from modelsteward.audit import checkpoints, trail
+from modelsteward.audit.verification import verify_trail
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
 
@@ -23,7 +25,7 @@ def list_events(
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: EarlierThan = None,
 ) -> list[dict[str, Any]]:
     return trail.list_events(
         steward_of(request),
@@ -35,11 +37,18 @@ def list_events(
 
 
 @router.get("/verify")
-def verify(request: Request, who: Auditor) -> dict[str, Any]:
-    report = trail.verify(steward_of(request))
-    return {
-        "ok": report.ok,
-        "checked": report.checked,
-        "broken_at": report.broken_at,
-        "reason": report.reason,
-    }
+def verify(
+    request: Request,
+    who: Auditor,
+    expect_head: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    """The chain recomputed and checked against its latest signed checkpoint and, when
+    given, the head hash an auditor kept elsewhere."""
+    return verify_trail(steward_of(request), expect_head).as_dict()
+
+
+@router.post("/checkpoint", status_code=201)
+def checkpoint(request: Request, who: Auditor) -> dict[str, Any]:
+    """Sign and keep the chain's head now (the ``audit.checkpoint`` job does it hourly)."""
+    point = checkpoints.take(steward_of(request))
+    return {"seq": point.seq, "hash": point.hash, "at": point.at.isoformat()}

@@ -80,7 +80,7 @@ def download_bundle(
     response_model=VersionView,
     openapi_extra={
         "requestBody": {
-            "content": {"application/octet-stream": {"schema": _BINARY}},
+            "content": {t: {"schema": _BINARY} for t in BUNDLE_MEDIA_TYPES},
             "required": True,
         }
     },

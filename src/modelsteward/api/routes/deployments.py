@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from modelsteward.api.params import Number
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.errors import NotFound
 from modelsteward.identity.roles import Permission
@@ -73,7 +74,7 @@ def get_deployment(name: str, request: Request, who: Reader) -> DeploymentView:
 
 
 @router.get("/{name}/revisions/{revision}", response_model=RevisionView)
-def get_revision(name: str, revision: int, request: Request, who: Reader) -> RevisionView:
+def get_revision(name: str, revision: Number, request: Request, who: Reader) -> RevisionView:
     view = service.get_deployment(steward_of(request), name)
     found = next((r for r in view.revisions if r.revision == revision), None)
     if found is None:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from modelsteward.api.errors import request_id, with_retry_after
+from modelsteward.api.params import Number
 from modelsteward.api.policy import PUBLIC, allow
 from modelsteward.errors import StewardError
 from modelsteward.identity.roles import Permission
@@ -179,7 +180,7 @@ async def infer(name: str, request: Request, who: Caller) -> Response:
 
 
 @router.post("/v2/models/{name}/versions/{version}/infer")
-async def infer_version(name: str, version: int, request: Request, who: Caller) -> Response:
+async def infer_version(name: str, version: Number, request: Request, who: Caller) -> Response:
     return await _infer(name, version, request)
 
 

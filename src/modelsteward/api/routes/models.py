@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from modelsteward.api.params import Offset
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
@@ -42,7 +43,7 @@ async def search_models(
     alias: Annotated[str | None, Query(max_length=64)] = None,
     status: Literal["active", "archived", "all"] = "active",
     limit: Annotated[int, Query(ge=1, le=inventory.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page:
     return await run_in_threadpool(
         inventory.search_models,

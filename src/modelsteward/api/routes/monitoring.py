@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from modelsteward.api.params import Number
 from modelsteward.api.policy import allow, steward_of
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
@@ -51,13 +52,13 @@ async def create_monitor(
 
 
 @router.get("/monitors/{monitor_id}", response_model=MonitorView)
-async def get_monitor(monitor_id: int, request: Request, who: Reader) -> MonitorView:
+async def get_monitor(monitor_id: Number, request: Request, who: Reader) -> MonitorView:
     return await run_in_threadpool(service.get_monitor, steward_of(request), monitor_id)
 
 
 @router.patch("/monitors/{monitor_id}", response_model=MonitorView)
 async def update_monitor(
-    monitor_id: int, body: MonitorChange, request: Request, who: Writer
+    monitor_id: Number, body: MonitorChange, request: Request, who: Writer
 ) -> MonitorView:
     return await run_in_threadpool(
         lambda: service.update_monitor(
@@ -67,7 +68,7 @@ async def update_monitor(
 
 
 @router.post("/monitors/{monitor_id}/run", response_model=RunResult)
-async def run_monitor(monitor_id: int, request: Request, who: Writer) -> RunResult:
+async def run_monitor(monitor_id: Number, request: Request, who: Writer) -> RunResult:
     """Run now over the window ending now, after writing this server's buffered log."""
     prediction_log = getattr(request.app.state, "prediction_log", None)
     if prediction_log is not None:
@@ -85,7 +86,7 @@ class BaselinePin(BaseModel):
 
 @router.put("/monitors/{monitor_id}/baseline", response_model=MonitorView)
 async def pin_baseline(
-    monitor_id: int, body: BaselinePin, request: Request, who: Writer
+    monitor_id: Number, body: BaselinePin, request: Request, who: Writer
 ) -> MonitorView:
     """Pin the monitor's reference to a window of the log (accepting a new normal)."""
     prediction_log = getattr(request.app.state, "prediction_log", None)
@@ -99,7 +100,7 @@ async def pin_baseline(
 
 
 @router.delete("/monitors/{monitor_id}/baseline", response_model=MonitorView)
-async def clear_baseline(monitor_id: int, request: Request, who: Writer) -> MonitorView:
+async def clear_baseline(monitor_id: Number, request: Request, who: Writer) -> MonitorView:
     """Forget the kept baseline: the monitor compares with the version's again."""
     return await run_in_threadpool(
         pinning.clear_baseline, steward_of(request), who.name, monitor_id
@@ -108,7 +109,7 @@ async def clear_baseline(monitor_id: int, request: Request, who: Writer) -> Moni
 
 @router.get("/monitors/{monitor_id}/runs", response_model=list[RunResult])
 async def list_runs(
-    monitor_id: int,
+    monitor_id: Number,
     request: Request,
     who: Reader,
     limit: Annotated[int, Query(ge=1, le=service.MAX_RUNS)] = 50,

@@ -23,6 +23,7 @@ FILE_TYPES = {
     "application/vnd.apache.parquet": "parquet",
     "application/x-parquet": "parquet",
 }
+_FILE = {"type": "string", "format": "binary"}
 
 
 @router.get("/metrics")
@@ -31,7 +32,15 @@ def metrics(request: Request, who: Reader) -> Response:
     return Response(body, media_type=content_type)
 
 
-@router.post("/api/v1/deployments/{name}/labels", status_code=201)
+@router.post(
+    "/api/v1/deployments/{name}/labels",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {}} | {t: {"schema": _FILE} for t in FILE_TYPES}
+        }
+    },
+)
 async def post_labels(name: str, request: Request, who: Labeller) -> dict[str, int]:
     """JSON (one object or a list), or a CSV / Parquet file: request_id or key, and label.
 

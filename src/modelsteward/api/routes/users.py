@@ -25,6 +25,9 @@ class NewUser(BaseModel):
 
 class NewToken(BaseModel):
     name: str = Field(default="api", min_length=1, max_length=128)
+    expires_in_seconds: int | None = Field(
+        default=None, ge=60, le=10 * 366 * 86400, description="None: the token never expires"
+    )
 
 
 @router.get("")
@@ -40,7 +43,9 @@ def create_user(body: NewUser, request: Request, who: Admin) -> dict[str, str]:
 @router.post("/{name}/tokens", status_code=201)
 def issue_token(name: str, body: NewToken, request: Request, who: Admin) -> dict[str, str]:
     """The token is shown once; only its hash is stored."""
-    token = users.issue_token(steward_of(request), who, name, body.name)
+    token = users.issue_token(
+        steward_of(request), who, name, body.name, expires_in_s=body.expires_in_seconds
+    )
     return {"user": name, "token": token}
 
 

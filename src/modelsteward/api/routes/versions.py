@@ -34,6 +34,7 @@ from modelsteward.registry.files import version_file
 from modelsteward.registry.specs import VersionSpec, json_depth
 from modelsteward.registry.views import VersionView
 from modelsteward.store.artifacts import CHUNK
+from modelsteward.store.refused import removed_if_refused
 
 router = APIRouter(prefix="/api/v1/models/{name}/versions", tags=["versions"])
 
@@ -146,15 +147,16 @@ def _store_and_register(
     if check_model:
         registry.check_registrable(steward, name)
     expected = {f.name: f.sha256 for f in spec.files}
-    blobs = {
-        file_name: steward.artifacts.put_stream(
-            _chunks(upload.file),
-            expected_sha256=expected[file_name],
-            max_bytes=steward.settings.max_upload_bytes,
-        )
-        for file_name, upload in uploads.items()
-    }
-    return registry.register_version(steward, who, name, spec, blobs)
+    with removed_if_refused(steward) as stored:
+        blobs = {}
+        for file_name, upload in uploads.items():
+            blobs[file_name] = steward.artifacts.put_stream(
+                _chunks(upload.file),
+                expected_sha256=expected[file_name],
+                max_bytes=steward.settings.max_upload_bytes,
+            )
+            stored.append(blobs[file_name])
+        return registry.register_version(steward, who, name, spec, blobs)
 
 
 def _chunks(reader: BinaryIO) -> Iterator[bytes]:

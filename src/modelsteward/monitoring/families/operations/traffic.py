@@ -4,6 +4,8 @@ Computed with DuckDB aggregates straight over the Parquet partitions of the wind
 no request is materialised in Python whatever the window's size. Latency bands are the
 distribution-free order-statistic interval of each quantile; the error rate (HTTP 5xx,
 as ``steward_request_errors_total`` counts them) has a Wilson band, throughput a Poisson one.
+Requests refused as the caller's mistake (HTTP 4xx) are counted apart, as
+``caller_error_rate``: a caller sending bad requests cannot breach the model's error rate.
 """
 
 from __future__ import annotations
@@ -55,16 +57,18 @@ def operations(
             WHERE {" AND ".join(where)} {limit}""",
             params,
         )
-        n, errors, first, latest = run_sql(
+        n, errors, refused, first, latest = run_sql(
             con,
-            'SELECT count(*), count(*) FILTER (WHERE status >= 500), epoch_us(min("at")), '
-            'epoch_us(max("at")) '
+            "SELECT count(*), count(*) FILTER (WHERE status >= 500), "
+            "count(*) FILTER (WHERE status >= 400 AND status < 500), "
+            'epoch_us(min("at")), epoch_us(max("at")) '
             "FROM requests",
         )[0]
         if n == 0:
             empty = {name: missing("no requests in the window") for name in QUANTILES}
             empty["throughput_rps"] = missing("no requests in the window")
             empty["error_rate"] = missing("no requests in the window")
+            empty["caller_error_rate"] = missing("no requests in the window")
             return empty | {"requests": Estimate(0.0, n=0)}, 0, None
         levels = list(QUANTILES.values())
         bands = [level for q in levels for level in _rank_levels(q, n)]
@@ -84,6 +88,7 @@ def operations(
     else:
         out["throughput_rps"] = missing("the window spans no time", n)
     out["error_rate"] = proportion(int(errors), int(n))
+    out["caller_error_rate"] = proportion(int(refused), int(n))
     out["requests"] = Estimate(float(n), n=int(n))
     return out, int(n), _utc(first) if hours is None else start
 
