@@ -62,7 +62,10 @@ class Model(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    owner: Mapped[str] = mapped_column(String(128), default="")
+    # A user's name (unique, never changed): separation of duties reads it.
+    owner: Mapped[str | None] = mapped_column(
+        String(128), ForeignKey("users.name", name="fk_models_owner_users"), default=None
+    )
     team: Mapped[str] = mapped_column(String(128), default="")
     use_case: Mapped[str] = mapped_column(Text, default="")
     risk_tier: Mapped[str] = mapped_column(String(16), default="medium")
