@@ -76,7 +76,10 @@ def test_an_owner_who_is_no_user_is_refused_naming_the_field(api: httpx.Client) 
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["message"].startswith("owner: no user named 'nobody'")
-    assert error["details"] == [{"loc": ["body", "owner"], "msg": "no user named 'nobody'"}]
+    assert error["details"]["field"] == "owner"
+    assert error["details"]["errors"] == [
+        {"loc": ["body", "owner"], "msg": "no user named 'nobody'"}
+    ]
     assert api.get("/api/v1/models", params={"status": "all"}).json()["total"] == 0
     bad = api.post("/api/v1/models", json={"name": "churn", "owner": "a/b"})
     assert bad.status_code == 422 and "invalid owner" in bad.json()["error"]["message"]
@@ -106,7 +109,11 @@ def test_a_risk_manager_transfers_ownership_audited_with_before_after_and_reason
     assert moved.owner == "bo" and get_model(any_steward, "churn").owner == "bo"
     [event] = recorded(any_steward, "model.owner_changed")
     assert (event.actor, event.object_id) == ("rita", "churn")
-    assert event.payload == {"owner": "bo", "previous_owner": "ana", "reason": "ana moved to pricing"}
+    assert event.payload == {
+        "owner": "bo",
+        "previous_owner": "ana",
+        "reason": "ana moved to pricing",
+    }
     assert recorded(any_steward, "model.updated") == []
     with any_steward.db.read() as session:
         record = session.execute(
@@ -127,7 +134,10 @@ def test_a_transfer_needs_the_permission_a_reason_a_user_and_someone_else(
     create_model(steward, SYSTEM, ModelSpec(name="churn", owner="ana"))
     with pytest.raises(Forbidden, match="'data-scientist' lacks permission 'models.transfer_"):
         transfer_ownership(
-            steward, Principal("sam", "data-scientist"), "churn", OwnerTransfer(owner="bo", reason="x")
+            steward,
+            Principal("sam", "data-scientist"),
+            "churn",
+            OwnerTransfer(owner="bo", reason="x"),
         )
     with pytest.raises(Forbidden, match="ana owns model churn and may not transfer it"):
         transfer_ownership(

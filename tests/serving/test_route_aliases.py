@@ -25,7 +25,9 @@ def aliases(api: httpx.Client) -> dict[str, int]:
 
 
 def roles(api: httpx.Client, name: str = "churn-production") -> dict[str, int]:
-    return {r["role"]: r["version"] for r in api.get(f"/api/v1/deployments/{name}").json()["routes"]}
+    return {
+        r["role"]: r["version"] for r in api.get(f"/api/v1/deployments/{name}").json()["routes"]
+    }
 
 
 def wait(api: httpx.Client, response: httpx.Response) -> dict[str, Any]:
@@ -61,7 +63,9 @@ def test_aliases_follow_the_production_routes_of_a_hand_built_deployment(
     env = {"STEWARD_URL": str(churn.base_url), "STEWARD_TOKEN": admin_token_of(steward)}
     shown = steward_cli("models", "show", "churn", env=env).stdout
     assert "champion" in shown and "challenger" not in shown
-    assert "v1 champion 100%" in steward_cli("deployments", "show", "churn-production", env=env).stdout
+    assert (
+        "v1 champion 100%" in steward_cli("deployments", "show", "churn-production", env=env).stdout
+    )
 
 
 def test_other_aliases_and_other_environments_stay_by_hand(
@@ -73,7 +77,9 @@ def test_other_aliases_and_other_environments_stay_by_hand(
     )
     wait(churn, staged)
     assert aliases(churn) == {}  # staging routes decide nothing
-    assert churn.put("/api/v1/models/churn/aliases/champion", json={"version": 2}).status_code == 200
+    assert (
+        churn.put("/api/v1/models/churn/aliases/champion", json={"version": 2}).status_code == 200
+    )
     deploy(churn, 1)  # production now decides the champion
     assert aliases(churn) == {"champion": 1}
     assert churn.put("/api/v1/models/churn/aliases/staging", json={"version": 2}).status_code == 200

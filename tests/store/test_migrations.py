@@ -103,9 +103,7 @@ def test_upgrading_maps_owner_text_to_users_and_keeps_the_rest_as_a_tag(
         config.attributes["connection"] = conn
         command.upgrade(config, "0006")
     now = datetime.now(UTC)
-    users = sa.table(
-        "users", *(sa.column(c) for c in ("name", "role", "disabled", "created_at"))
-    )
+    users = sa.table("users", *(sa.column(c) for c in ("name", "role", "disabled", "created_at")))
     old_models = sa.table(
         "models",
         *(sa.column(c) for c in ("name", "description", "owner", "team", "use_case")),
@@ -118,7 +116,8 @@ def test_upgrading_maps_owner_text_to_users_and_keeps_the_rest_as_a_tag(
     fixed |= {"status": "active", "last_version": 0, "created_by": "old"}
     with db.engine.begin() as conn:
         conn.execute(
-            insert(users), [{"name": "ana", "role": "operator", "disabled": False, "created_at": now}]
+            insert(users),
+            [{"name": "ana", "role": "operator", "disabled": False, "created_at": now}],
         )
         conn.execute(
             insert(old_models),
@@ -139,7 +138,9 @@ def test_upgrading_maps_owner_text_to_users_and_keeps_the_rest_as_a_tag(
             ("by-team", None, {"domain": "health", "former_owner": "clinical-ml"}),
             ("unowned", None, {}),
         ]
-        tagged = conn.execute(select(ModelTag.key, ModelTag.value).where(ModelTag.key == "former_owner"))
+        tagged = conn.execute(
+            select(ModelTag.key, ModelTag.value).where(ModelTag.key == "former_owner")
+        )
         assert [tuple(r) for r in tagged] == [("former_owner", "clinical-ml")]
     with pytest.raises(IntegrityError), db.engine.begin() as conn:  # a reference, enforced
         conn.execute(sa.update(Model).where(Model.name == "by-ana").values(owner="nobody"))

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -161,7 +161,7 @@ def user_reference(session: Session, name: str | None, *, field: str) -> str | N
         problem = f"no user named {name!r}" if disabled is None else f"user {name!r} is disabled"
         raise InvalidInput(
             f"{field}: {problem}; it must name an existing, enabled user",
-            details=[{"loc": ["body", field], "msg": problem}],
+            details={"field": field, "errors": [{"loc": ["body", field], "msg": problem}]},
         )
     return name
 
