@@ -19,7 +19,7 @@ from modelsteward.context import Steward
 from modelsteward.events import outbox
 from modelsteward.events.dispatcher import Dispatcher
 from modelsteward.events.domain import DomainEvent
-from modelsteward.identity.users import SYSTEM, create_user, issue_token
+from modelsteward.identity.users import SYSTEM, create_user, issue_token, list_users
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.store import ensure_library
 
@@ -71,6 +71,15 @@ def token_for(instance: Steward, role: str, name: str | None = None) -> str:
     user = name or f"{role.replace('-', '')}{uuid.uuid4().hex[:6]}"
     create_user(instance, SYSTEM, user, role)
     return issue_token(instance, SYSTEM, user, "test")
+
+
+def people(instance: Steward, *names: str, role: str = "data-scientist") -> None:
+    """Users with these names (those that exist are left as they are): a model's owner
+    must be a user."""
+    existing = {u["name"] for u in list_users(instance)}
+    for name in names:
+        if name not in existing:
+            create_user(instance, SYSTEM, name, role)
 
 
 def outbox_head(steward: Steward) -> int:

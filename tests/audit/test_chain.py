@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from tests.helpers import recorded
+from tests.helpers import people, recorded
 
 from modelsteward.audit import chain as audit
 from modelsteward.audit.chain import is_plain_json, verify_chain
@@ -22,7 +22,7 @@ from modelsteward.registry.specs import ModelSpec, ModelUpdate
 def _some_history(steward: Steward) -> None:
     for name in ("a", "b", "c"):
         create_model(steward, SYSTEM, ModelSpec(name=name))
-    update_model(steward, SYSTEM, "b", ModelUpdate(owner="eve"))
+    update_model(steward, SYSTEM, "b", ModelUpdate(team="eve"))
 
 
 def test_every_change_writes_one_record_in_an_intact_chain(any_steward: Steward) -> None:
@@ -59,6 +59,7 @@ def test_a_failed_change_leaves_no_record(steward: Steward) -> None:
 
 
 def test_a_change_writes_its_event_to_the_outbox_with_its_audit_record(steward: Steward) -> None:
+    people(steward, "ana")
     create_model(steward, SYSTEM, ModelSpec(name="a", owner="ana"))
     assert [
         (e.name, e.object_id, e.payload["owner"]) for e in recorded(steward, "model.created")

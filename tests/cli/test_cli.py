@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers import admin_token_of, skops_file
+from tests.helpers import admin_token_of, people, skops_file
 
 from modelsteward.context import Steward
 
@@ -28,7 +28,10 @@ def steward_cli(
     )
 
 
-def test_register_list_show_alias_download(env: dict[str, str], tmp_path: Path) -> None:
+def test_register_list_show_alias_download(
+    env: dict[str, str], steward: Steward, tmp_path: Path
+) -> None:
+    people(steward, "ana")
     model = skops_file(tmp_path / "m")
     out = steward_cli(
         "models",
@@ -107,7 +110,9 @@ def test_without_a_server_the_cli_runs_the_embedded_one(tmp_path: Path) -> None:
     env_clean = {k: v for k, v in env.items() if v}
     for key in ("STEWARD_URL", "STEWARD_TOKEN"):
         os.environ.pop(key, None)
-    assert steward_cli("models", "create", "local", "--owner", "me", env=env_clean).returncode == 0
+    assert (
+        steward_cli("models", "create", "local", "--owner", "admin", env=env_clean).returncode == 0
+    )
     assert (tmp_path / "home" / "admin.token").stat().st_mode & 0o777 == 0o600
     listed = json.loads(steward_cli("models", "list", "--json", env=env_clean).stdout)
     assert listed["total"] == 1

@@ -8,15 +8,16 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.cli.test_cli import steward_cli
-from tests.helpers import skops_file, token_for
+from tests.helpers import people, skops_file, token_for
 from tests.lifecycle.workbench import GATED
 
 from modelsteward.context import Steward
 
 
 @pytest.fixture
-def gated(env: dict[str, str], tmp_path: Path) -> Path:
+def gated(env: dict[str, str], steward: Steward, tmp_path: Path) -> Path:
     """``gated`` applied and assigned to every model, and churn v1 registered on it."""
+    people(steward, "olivia")
     definition = tmp_path / "gated.yaml"
     definition.write_text(GATED)
     applied = steward_cli("lifecycles", "apply", str(definition), env=env)

@@ -25,8 +25,9 @@ def as_user(
     )
 
 
-def registered(api: httpx.Client, owner: str = "olivia") -> None:
-    assert api.post("/api/v1/models", json={"name": "churn", "owner": owner}).status_code == 201
+def registered(api: httpx.Client, owner: str | None = None) -> None:
+    created = api.post("/api/v1/models", json={"name": "churn", "owner": owner})
+    assert created.status_code == 201, created.text
     response = api.post(
         "/api/v1/models/churn/versions",
         data=version_form(sklearn_spec(**READY)),
@@ -171,11 +172,11 @@ def test_a_version_moves_through_its_life_cycle_over_the_api(
 def test_the_owner_cannot_approve_over_the_api(any_api: httpx.Client, any_steward: Steward) -> None:
     any_api.post("/api/v1/lifecycles", content=GATED, headers=YAML)
     any_api.put("/api/v1/lifecycle-rules", json=[{"priority": 1, "definition": "gated"}])
+    rowan = as_user(any_api, any_steward, "risk-manager", "rowan")
     registered(any_api, owner="rowan")
     revision = lifecycle_of(any_api)["revision"]
     revision = move(any_api, "check", revision).json()["instance"]["revision"]
     task = move(any_api, "release", revision).json()["instance"]["open_tasks"][0]
-    rowan = as_user(any_api, any_steward, "risk-manager", "rowan")
     refused = rowan.post(f"/api/v1/tasks/{task['id']}/approve")
     assert (
         refused.status_code == 403 and "separation of duties" in refused.json()["error"]["message"]

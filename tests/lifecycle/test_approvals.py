@@ -144,9 +144,32 @@ def test_comments_go_with_the_task_and_to_the_audit_trail(any_steward: Steward) 
         ("system", "task.opened"),
         ("otto", "task.commented"),
         ("otto", "task.commented"),
-        ("rita", "task.approved"),
+        ("rita", "task.voted"),  # one of two: the task is still open
     ]
     assert records[-1].after["comment"] == "validated against the 2026 sample"
+
+
+def test_a_partial_approval_is_a_vote_and_the_last_one_approves_the_task(
+    any_steward: Steward,
+) -> None:
+    task = released_task(any_steward)
+    decide(any_steward, task.id, person(any_steward, "risk-manager", "rita"), "approve", "ok")
+    [vote] = recorded(any_steward, "task.voted")
+    assert (vote.actor, vote.object_id) == ("rita", str(task.id))
+    assert vote.payload == {
+        "decision": "approve",
+        "comment": "ok",
+        "transition": "release",
+        "status": "open",
+        "voter": "rita",
+        "votes": 1,
+        "needed": 2,
+    }
+    assert recorded(any_steward, "task.approved") == []
+    decide(any_steward, task.id, person(any_steward, "risk-manager", "raj"), "approve")
+    [approved] = recorded(any_steward, "task.approved")
+    assert (approved.actor, approved.payload["status"]) == ("raj", "approved")
+    assert len(recorded(any_steward, "task.voted")) == 1
 
 
 def test_the_inbox_holds_the_tasks_of_the_callers_role(any_steward: Steward) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
-from tests.helpers import fitted_model, skops_file
+from tests.helpers import fitted_model, people, skops_file
 
 from modelsteward.context import Steward
 from modelsteward.errors import InvalidInput
@@ -53,6 +53,7 @@ def context_for(
 ) -> CheckContext:
     """Register a real model version (with ``extra_files`` uploaded as tests) and its context."""
     name = f"m{len(list(tmp_path.iterdir()))}"
+    people(steward, "dana")  # the documented owner is a user
     create_model(steward, SYSTEM, ModelSpec(name=name, **(model or {})))
     folder = tmp_path / name
     if flavor == "pickle":

@@ -200,6 +200,7 @@ def test_a_model_runs_through_regulated_with_independent_approvals(any_steward: 
     facts = {"description": "credit risk", "use_case": "loan decisions", "risk_tier": "high"}
     version = register(steward, "credit", model_facts=facts, **DOCUMENTED)
     rita, raj = person(steward, "risk-manager", "rita"), person(steward, "risk-manager", "raj")
+    rosa = person(steward, "risk-manager", "rosa")
 
     assert move(steward, "credit", version, "submit") == "applied"
     assert move(steward, "credit", version, "validate") == "waiting"
@@ -208,7 +209,7 @@ def test_a_model_runs_through_regulated_with_independent_approvals(any_steward: 
     assert move(steward, "credit", version, "approve") == "waiting"
     task = status(steward, "credit", version).open_tasks[0]
     assert task.needed == 2
-    decide(steward, task.id, rita, "approve")
+    decide(steward, task.id, rosa, "approve")  # not rita: she validated it
     assert decide(steward, task.id, raj, "approve").completed is not None
     assert move(steward, "credit", version, "deploy") == "applied"
     assert status(steward, "credit", version).state == "production"

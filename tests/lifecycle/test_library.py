@@ -80,6 +80,7 @@ def test_regulated_validates_independently_and_needs_two_approvals() -> None:
         2,
         True,
     )
+    assert approval.distinct_from == ("validate",)  # the validator is not one of the two
     every_approval = [a for t in spec.transitions for a in t.approvals]
     assert every_approval and all(
         (a.escalate_after, a.escalate_to) == (timedelta(days=3), "admin") for a in every_approval

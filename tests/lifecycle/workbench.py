@@ -134,6 +134,7 @@ def register(
     **spec: Any,
 ) -> int:
     """Register a version of ``model`` (created on first use) as ``submitter``; its number."""
+    person(steward, "data-scientist", owner)  # an owner is a user
     with contextlib.suppress(Conflict):
         create_model(steward, SYSTEM, ModelSpec(name=model, owner=owner, **(model_facts or {})))
     who = person(steward, "data-scientist", submitter)

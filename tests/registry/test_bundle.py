@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.helpers import admin_token_of, settings_for, skops_file, token_for
+from tests.helpers import admin_token_of, people, settings_for, skops_file, token_for
 
 from modelsteward.api.server import serve_in_thread
 from modelsteward.audit import signing
@@ -55,6 +55,7 @@ def seed_version(steward: Steward, tmp_path: Path, seed: int = 0, **extra: Any) 
     model_path = skops_file(tmp_path / f"model-{seed}", seed=seed)
     notes = tmp_path / f"notes-{seed}.txt"
     notes.write_text(f"release notes {seed}\n")
+    people(steward, "ana")
     with suppress(Conflict):
         create_model(steward, SYSTEM, ModelSpec(name="churn", owner="ana", risk_tier="high"))
     spec = {
@@ -131,8 +132,8 @@ def test_round_trip_keeps_files_schema_metrics_lineage_and_records_provenance(
     assert provenance["content_hash"] == original.content_hash
     assert provenance["parent_version"] == 1
     assert imported.created_by == "carol"
-    model = get_model(any_steward, "churn")
-    assert (model.owner, model.risk_tier) == ("ana", "high")
+    model = get_model(any_steward, "churn")  # ana is no user here: kept as a tag
+    assert (model.owner, model.tags["former_owner"], model.risk_tier) == (None, "ana", "high")
     for entry in imported.files:
         assert any_steward.artifacts.verify(entry.sha256)
     with any_steward.db.read() as session:
@@ -143,6 +144,17 @@ def test_round_trip_keeps_files_schema_metrics_lineage_and_records_provenance(
         ("carol", "version.registered"),
         ("carol", "model.created"),
     ]
+
+
+def test_an_imported_model_keeps_an_owner_who_is_a_user_here(
+    source: Steward, steward: Steward, tmp_path: Path
+) -> None:
+    seed_version(source, tmp_path)
+    trust_source(steward, source)
+    people(steward, "ana")
+    import_bundle(steward, Principal("carol", "data-scientist"), export_to(source, tmp_path / "b"))
+    model = get_model(steward, "churn")
+    assert model.owner == "ana" and "former_owner" not in model.tags
 
 
 def test_gzipped_bundles_import_too(source: Steward, steward: Steward, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from tests.helpers import people
 
 from modelsteward.context import Steward
 from modelsteward.identity.users import SYSTEM
@@ -13,7 +14,10 @@ from modelsteward.registry.models import create_model, search_models, update_mod
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 
 
-def test_created_model_is_found_with_its_fields(any_api: httpx.Client) -> None:
+def test_created_model_is_found_with_its_fields(
+    any_api: httpx.Client, any_steward: Steward
+) -> None:
+    people(any_steward, "ana")
     body = {
         "name": "churn",
         "owner": "ana",
@@ -44,6 +48,7 @@ def test_exactly_one_of_32_concurrent_creates_wins(any_api: httpx.Client, any_se
 
 
 def test_search_filters_and_pages(any_steward: Steward) -> None:
+    people(any_steward, "ana", "bo")
     for i in range(12):
         create_model(
             any_steward,
@@ -73,7 +78,7 @@ def test_like_wildcards_in_search_text_are_literal(steward: Steward) -> None:
 
 def test_update_and_archive_are_audited_and_nothing_is_deleted(api: httpx.Client) -> None:
     api.post("/api/v1/models", json={"name": "pricing"})
-    assert api.patch("/api/v1/models/pricing", json={"owner": "li"}).json()["owner"] == "li"
+    assert api.patch("/api/v1/models/pricing", json={"team": "li"}).json()["team"] == "li"
     assert api.post("/api/v1/models/pricing/archive").json()["status"] == "archived"
     assert api.get("/api/v1/models").json()["total"] == 0
     assert api.get("/api/v1/models", params={"status": "archived"}).json()["total"] == 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.helpers import admin_token_of, fitted_model, training_frame
+from tests.helpers import admin_token_of, fitted_model, people, training_frame
 
 from modelsteward import Client, Conflict, NotFound, UntrustedArtifact
 from modelsteward.context import Steward
@@ -22,6 +22,7 @@ def client(steward: Steward, server: str) -> Client:
 def test_register_a_fitted_estimator_like_mlflow_log_model(
     client: Client, steward: Steward
 ) -> None:
+    people(steward, "ana")
     frame, labels = training_frame()
     model = fitted_model()
     version = client.register(

@@ -30,7 +30,7 @@ def as_user(api: httpx.Client, steward: Steward, role: str) -> httpx.Client:
 
 
 def register(api: httpx.Client, count: int = 1) -> None:
-    assert api.post("/api/v1/models", json={"name": "churn", "owner": "olivia"}).status_code == 201
+    assert api.post("/api/v1/models", json={"name": "churn", "owner": "admin"}).status_code == 201
     for _ in range(count):
         response = api.post(
             "/api/v1/models/churn/versions",

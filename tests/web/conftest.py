@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from tests.helpers import people
 from tests.web.deploying import deploy
 
 from modelsteward.context import Steward
@@ -116,6 +117,7 @@ def seed_inventory(steward: Steward, skops_file: Path, *, hostile: bool = True) 
         ),
         ModelSpec(name=names.archived, owner="sam.chen", team="fraud", risk_tier="high"),
     ]
+    people(steward, *{spec.owner for spec in specs if spec.owner})
     for spec in specs:
         create_model(steward, ADMIN, spec)
     common = {
@@ -201,6 +203,7 @@ def showcase(steward: Steward, skops_file: Path) -> Inventory:
     """The seeded inventory without hostile text, plus a few more models: for screenshots."""
     names = seed_inventory(steward, skops_file, hostile=False)
     blob = steward.artifacts.put_file(skops_file)
+    people(steward, *{row[3] for row in SHOWCASE})
     for name, description, tier, owner, team, tags in SHOWCASE:
         spec = ModelSpec(
             name=name, description=description, risk_tier=tier, owner=owner, team=team, tags=tags

@@ -32,7 +32,7 @@ def _register(steward: Steward, skops_file: Path) -> None:
     create_model(
         steward,
         ADMIN,
-        ModelSpec(name=MODEL, description="Predicts loan default.", owner="lending-ml"),
+        ModelSpec(name=MODEL, description="Predicts loan default.", team="lending-ml"),
     )
     blob = steward.artifacts.put_file(skops_file)
     schema = {"columns": [{"name": "age", "type": "float", "dtype": "float64"}]}

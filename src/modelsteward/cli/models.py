@@ -330,3 +330,22 @@ def trust(
     with client() as c:
         c.grant_trust(name, version, reason)
     console.print(f"trusted {name} v{version}")
+
+
+@app.command("transfer-ownership")
+def transfer_ownership(
+    name: str,
+    to: Annotated[str | None, typer.Option("--to", help="The user who will own the model.")] = None,
+    no_owner: Annotated[
+        bool, typer.Option("--no-owner", help="Leave the model without an owner.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why the model changes hands (audited).")] = "",
+) -> None:
+    """Hand a model to another owner (needs models.transfer_ownership; audited)."""
+    if (to is None) == (not no_owner):
+        raise InvalidInput("give --to USER or --no-owner (exactly one)")
+    if not reason.strip():
+        raise InvalidInput("give --reason: a transfer of ownership is audited with its reason")
+    with client() as c:
+        model = c.transfer_ownership(name, to, reason)
+    console.print(f"{name} is now owned by {model['owner'] or 'nobody'}")

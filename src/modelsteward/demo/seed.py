@@ -87,7 +87,7 @@ def _screening(demo: Demo) -> None:
         sample=x_test,
         training_data=pd.concat([x_train, y_train], axis=1),
         training_data_uri="s3://clinical-data/breast-cancer/2026-10/train.parquet",
-        owner="clinical-ml",
+        owner="dana",
         team="Diagnostics",
         risk_tier="high",
         use_case="Flags biopsies for a second pathologist review.",
@@ -125,7 +125,7 @@ def _screening(demo: Demo) -> None:
     # v2 may take production traffic only once approved: production admits 'approved'.
     approve_standard(demo.steward, demo.people, "tumor-screening", 2)
     client.deploy("tumor-screening", 2, strategy="canary", traffic=20)
-    client.set_alias("tumor-screening", "challenger", 2)  # the life cycle put champion on v1
+    _wait_serving(client, "tumor-screening-production")  # champion/challenger follow routes
     for start in range(0, 60, 3):
         client.predict("tumor-screening-production", x_test.iloc[start : start + 3])
     say("  tumor-screening v2 approved; deployed as a canary: v1 champion 80%, v2 challenger 20%")
@@ -144,7 +144,7 @@ def _species(demo: Demo) -> None:
         name="iris-species",
         sample=x_test,
         training_data=x_train,
-        owner="data-science",
+        owner="dana",
         team="Botany",
         risk_tier="low",
         description="Classifies iris flowers by petal and sepal size.",
@@ -189,7 +189,7 @@ def _progression(demo: Demo) -> None:
             sample=x_test,
             training_data=x_train,
             params=params,
-            owner="clinical-ml",
+            owner="dana",
             team="Diagnostics",
             risk_tier="high",
             description="Predicts one-year disease progression.",
@@ -220,7 +220,7 @@ def _wine(demo: Demo) -> None:
         name="wine-cultivar",
         sample=x_test,
         training_data=x_train,
-        owner="data-science",
+        owner="dana",
         team="Retail analytics",
         risk_tier="medium",
         description="Identifies the cultivar of a wine.",
@@ -237,7 +237,7 @@ def _credit(demo: Demo) -> None:
     client.create_model(
         "credit-approval",
         description="Probability that an applicant repays a consumer loan.",
-        owner="lending-ml",
+        owner="dana",
         team="Retail credit",
         risk_tier="critical",
         use_case="Pre-screens consumer loan applications; a person makes the decision.",

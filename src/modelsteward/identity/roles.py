@@ -13,6 +13,8 @@ class Permission(StrEnum):
     INVENTORY_READ = "inventory.read"
     INVENTORY_WRITE = "inventory.write"
     INVENTORY_ARCHIVE = "inventory.archive"
+    # Who owns a model: separation of duties reads it, so a submitter may not change it.
+    OWNERSHIP_TRANSFER = "models.transfer_ownership"
     ARTIFACT_DOWNLOAD = "artifact.download"
     ALIAS_WRITE = "alias.write"
     TRUST_GRANT = "trust.grant"
@@ -61,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ
         | {Permission.INVENTORY_ARCHIVE, Permission.TRUST_GRANT, Permission.AUDIT_READ}
         | {Permission.TASKS_DECIDE, Permission.LIFECYCLE_TRANSITION}
+        | {Permission.OWNERSHIP_TRANSFER}
     ),
     # Defines the life cycles models follow; decides nothing about a single model.
     Role.ARCHITECT: frozenset(_READ | {Permission.LIFECYCLE_DEFINE, Permission.AUDIT_READ}),

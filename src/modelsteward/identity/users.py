@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -147,6 +148,22 @@ def create_user(
     except IntegrityError:
         raise Conflict(f"user {name!r} already exists") from None
     return {"name": name, "role": role}
+
+
+def user_reference(session: Session, name: str | None, *, field: str) -> str | None:
+    """``name`` when it is an enabled user (None passes: no one); else a 422 naming ``field``.
+
+    For facts that name a person whom rules rely on, such as a model's owner."""
+    if name is None:
+        return None
+    disabled = session.scalar(select(User.disabled).where(User.name == name))
+    if disabled is None or disabled:
+        problem = f"no user named {name!r}" if disabled is None else f"user {name!r} is disabled"
+        raise InvalidInput(
+            f"{field}: {problem}; it must name an existing, enabled user",
+            details={"field": field, "errors": [{"loc": ["body", field], "msg": problem}]},
+        )
+    return name
 
 
 def issue_token(

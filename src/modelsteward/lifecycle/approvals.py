@@ -3,7 +3,11 @@
 A decision locks the instance, then the task, so two approvers deciding at once are
 counted one after the other and exactly one of them completes the task. The role must
 be the task's (an admin may stand in for any role) and, with separation of duties,
-neither the version's submitter nor the model's owner may decide: not even an admin.
+neither the version's submitter nor the model's owner (a user, see
+``registry.ownership``) may decide: not even an admin. A gate's ``distinct_from`` also
+keeps out whoever approved the transitions it names (the validator, in ``regulated``).
+An approval that leaves the task open is a vote (``task.voted``); ``task.approved`` is
+recorded once, when the task is decided.
 Once a task has its approvals the transition is attempted again; the gates (checks
 included) are evaluated afresh, and the compare-and-set keeps it to one move.
 """
@@ -24,6 +28,7 @@ from modelsteward.lifecycle.effects import add_history, record_failure
 from modelsteward.lifecycle.gates import approvals_of
 from modelsteward.lifecycle.reading import get_task, instance_view
 from modelsteward.lifecycle.snapshot import StaleInstance, load_snapshot
+from modelsteward.lifecycle.spec import ApprovalGate
 from modelsteward.lifecycle.tables import (
     VOTES,
     LifecycleDecision,
@@ -88,6 +93,7 @@ def _check_decider(session: Session, task: LifecycleTask, actor: Principal) -> N
                 f"separation of duties: {actor.name} owns model {model} and may not decide "
                 "on its versions"
             )
+    _check_distinct(session, task, actor)
     voted = session.scalar(
         select(LifecycleDecision.decision).where(
             LifecycleDecision.task_id == task.id,
@@ -97,6 +103,33 @@ def _check_decider(session: Session, task: LifecycleTask, actor: Principal) -> N
     )
     if voted is not None:
         raise Conflict(f"{actor.name} already decided task {task.id} ({voted}); one vote each")
+
+
+def _check_distinct(session: Session, task: LifecycleTask, actor: Principal) -> None:
+    """Refuse someone who approved a transition the gate's ``distinct_from`` names."""
+    snap = load_snapshot(session, task.instance_id)
+    gate = snap.spec.transition(task.transition).gates[task.gate_index]
+    if not isinstance(gate, ApprovalGate) or not gate.distinct_from:
+        return
+    earlier = session.execute(
+        select(LifecycleTask.id, LifecycleTask.transition)
+        .join(LifecycleDecision, LifecycleDecision.task_id == LifecycleTask.id)
+        .where(
+            LifecycleTask.instance_id == task.instance_id,
+            LifecycleTask.id != task.id,
+            LifecycleTask.transition.in_(snap.spec.deciding_transitions(gate.distinct_from)),
+            LifecycleDecision.actor == actor.name,
+            LifecycleDecision.decision == "approve",
+        )
+        .order_by(LifecycleTask.id)
+    ).first()
+    if earlier is not None:
+        raise Forbidden(
+            f"separation of duties: {actor.name} approved {earlier.transition} (task "
+            f"{earlier.id}) of {snap.model} version {snap.version} and may not also approve "
+            f"{task.transition}, which must be decided by others (distinct_from: "
+            f"{', '.join(gate.distinct_from)})"
+        )
 
 
 def _close(session: Session, task: LifecycleTask, status: str) -> None:
@@ -132,22 +165,23 @@ def decide(
                 )
             )
             session.flush()
-            if decision == "approve" and approvals_of(session, task.id) >= task.needed:
+            votes = approvals_of(session, task.id) if decision == "approve" else 0
+            if decision == "approve" and votes >= task.needed:
                 _close(session, task, "approved")
                 completed = True
             elif decision == "reject":
                 _reject(session, task, actor, comment)
-            change.record(
-                _DECIDED[decision],
-                "task",
-                task.id,
-                after={
-                    "decision": decision,
-                    "comment": comment,
-                    "transition": task.transition,
-                    "status": task.status,
-                },
-            )
+            after: dict[str, object] = {
+                "decision": decision,
+                "comment": comment,
+                "transition": task.transition,
+                "status": task.status,
+            }
+            if decision == "approve" and not completed:  # a vote; the task is still open
+                after |= {"voter": actor.name, "votes": votes, "needed": task.needed}
+                change.record("task.voted", "task", task.id, after=after)
+            else:
+                change.record(_DECIDED[decision], "task", task.id, after=after)
             instance_id = task.instance_id
     except IntegrityError:
         raise Conflict(f"{actor.name} already decided task {task_id}; one vote each") from None

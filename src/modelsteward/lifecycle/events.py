@@ -71,6 +71,18 @@ class TaskDecided(Payload):
     status: str
 
 
+class TaskVoted(Payload):
+    """One approval on a task that needs more: who voted, and how many of how many."""
+
+    decision: str
+    comment: str
+    transition: str
+    status: str
+    voter: str
+    votes: int
+    needed: int
+
+
 class TaskEscalated(Payload):
     role: str
     model: str
@@ -124,7 +136,18 @@ EVENTS = [
         Failed,
     ),
     EventType("task.opened", "An approval task was opened for a transition.", "task", TaskOpened),
-    EventType("task.approved", "An approval was given on a task.", "task", TaskDecided),
+    EventType(
+        "task.voted",
+        "One approval was given on a task that needs more; the task stays open.",
+        "task",
+        TaskVoted,
+    ),
+    EventType(
+        "task.approved",
+        "A task got its last required approval and is decided (approved).",
+        "task",
+        TaskDecided,
+    ),
     EventType(
         "task.rejected",
         "A task was rejected; its transition will not be taken.",

@@ -46,6 +46,8 @@ def problems(spec: LifecycleSpec) -> list[Problem]:
             found.append((("transitions", i, "to"), f"unknown state {t.to!r}"))
         for g, gate in enumerate(t.gates):
             found += _gate_problems(("transitions", i, "gates", g), gate)
+            if isinstance(gate, ApprovalGate):
+                found += _distinct_problems(("transitions", i, "gates", g), spec, t.name, gate)
     for i in range(len(spec.states)):
         found += _state_problems(spec, i)
     if not found:
@@ -81,6 +83,30 @@ def _gate_problems(where: Loc, gate: CheckGate | ApprovalGate) -> list[Problem]:
     found = _role_problem((*where, "approval", "role"), gate.role)
     if gate.escalate_to is not None:
         found += _role_problem((*where, "approval", "escalate_to"), gate.escalate_to)
+    return found
+
+
+def _distinct_problems(
+    where: Loc, spec: LifecycleSpec, own: str, gate: ApprovalGate
+) -> list[Problem]:
+    """Each ``distinct_from`` name is a transition or a state whose deciders exist."""
+    transitions = {t.name: t for t in spec.transitions}
+    approved = {t.name for t in spec.transitions if t.approvals}
+    found: list[Problem] = []
+    for k, name in enumerate(gate.distinct_from):
+        at: Loc = (*where, "approval", "distinct_from", k)
+        if name == own:
+            found.append((at, f"{name!r} is this gate's own transition: one vote each applies"))
+        elif name not in transitions and name not in spec.state_names:
+            found.append(
+                (
+                    at,
+                    f"distinct_from names {name!r}, which is no transition or state; "
+                    f"transitions with approvals: {', '.join(sorted(approved)) or 'none'}",
+                )
+            )
+        elif not spec.deciding_transitions((name,)) & approved:
+            found.append((at, f"nobody approves {name!r}: no approval gate decides it"))
     return found
 
 

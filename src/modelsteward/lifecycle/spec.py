@@ -128,13 +128,19 @@ class ApprovalGate(Frozen):
     """Human approval: ``count`` distinct people holding ``role`` approve.
 
     With ``separation_of_duties`` neither the submitter nor the model's owner may
-    approve. When nobody decides within ``escalate_after``, the task also goes to
+    approve. ``distinct_from`` names transitions (tasks are named by their transition)
+    or states (every transition into them) whose approvers may not approve this gate:
+    ``distinct_from: [validate]`` keeps the validator from giving a final approval.
+    When nobody decides within ``escalate_after``, the task also goes to
     ``escalate_to``. Written in YAML as ``approval: {role: ..., count: ...}``.
     """
 
     role: Annotated[str, Field(min_length=1, max_length=64)]
     count: Annotated[int, Field(ge=1, le=10)] = 1
     separation_of_duties: bool = True
+    distinct_from: Annotated[
+        tuple[Identifier, ...], BeforeValidator(_as_list), Field(max_length=32)
+    ] = ()
     escalate_after: Duration | None = None
     escalate_to: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
@@ -153,7 +159,10 @@ class ApprovalGate(Frozen):
 
     @model_serializer(mode="wrap")
     def _wrap(self, handler: Any) -> dict[str, Any]:
-        return {"approval": handler(self)}
+        fields = handler(self)
+        if not self.distinct_from:  # documents written before distinct_from stay the same
+            fields.pop("distinct_from", None)
+        return {"approval": fields}
 
 
 def _gate_kind(value: Any) -> str | None:
@@ -273,6 +282,11 @@ class LifecycleSpec(Frozen):
     def transitions_from(self, state: str) -> tuple[TransitionSpec, ...]:
         """Transitions that may leave ``state``, in the order they are written."""
         return tuple(t for t in self.transitions if state in t.from_)
+
+    def deciding_transitions(self, names: tuple[str, ...]) -> frozenset[str]:
+        """The transitions ``distinct_from`` names: those called so, and those into a
+        state called so."""
+        return frozenset(t.name for t in self.transitions if t.name in names or t.to in names)
 
     def transitions_on(self, event: str) -> tuple[TransitionSpec, ...]:
         """Transitions triggered by the domain event ``event``."""

@@ -57,7 +57,7 @@ from modelsteward.registry.versions import register_version, resolve_version, ve
 from modelsteward.registry.views import VersionView
 from modelsteward.store.artifacts import CHUNK, ArtifactStore, StoredBlob
 from modelsteward.store.refused import removed_if_refused
-from modelsteward.store.tables import Model, ModelVersion
+from modelsteward.store.tables import Model, ModelVersion, User
 
 FORMAT = "modelsteward.bundle"
 FORMAT_VERSION = 1
@@ -65,6 +65,7 @@ SIGNING_CONTEXT = b"modelsteward.bundle.v1\n"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 _INVENTORY = ("name", "description", "owner", "team", "use_case", "risk_tier", "tags")
 _GZIP_MAGIC = b"\x1f\x8b"
+FORMER_OWNER = "former_owner"
 
 
 class BundleSource(BaseModel):
@@ -82,6 +83,17 @@ class BundleManifest(BaseModel):
     source: BundleSource
     model: ModelSpec
     version: VersionView
+
+
+def _inventory_here(steward: Steward, spec: ModelSpec) -> ModelSpec:
+    """The model's entry as this instance can hold it: an owner who is no user here
+    is kept as the ``former_owner`` tag, and the model arrives with no owner."""
+    if spec.owner is None:
+        return spec
+    with steward.db.read() as session:
+        if session.scalar(select(User.id).where(User.name == spec.owner)) is not None:
+            return spec
+    return spec.model_copy(update={"owner": None, "tags": {**spec.tags, FORMER_OWNER: spec.owner}})
 
 
 def bundle_limit(settings: Settings) -> int:
@@ -317,5 +329,5 @@ def import_bundle(steward: Steward, actor: Principal, path: Path | str) -> Versi
             if not model_exists:
                 _preflight(steward, spec, blobs)
                 with suppress(Conflict):  # created meanwhile by another import
-                    create_model(steward, actor, manifest.model)
+                    create_model(steward, actor, _inventory_here(steward, manifest.model))
             return register_version(steward, actor, manifest.model.name, spec, blobs)

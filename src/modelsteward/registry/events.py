@@ -11,11 +11,19 @@ class ModelState(Payload):
     name: str
     status: str
     description: str
-    owner: str
+    owner: str | None
     team: str
     use_case: str
     risk_tier: str
     tags: dict[str, Any]
+
+
+class OwnerChange(Payload):
+    """Who owns the model now and before (user names; None: no owner), and why."""
+
+    owner: str | None
+    previous_owner: str | None
+    reason: str
 
 
 class VersionRegistered(Payload):
@@ -50,9 +58,15 @@ EVENTS = [
     EventType("model.created", "A model entered the inventory.", "model", ModelState),
     EventType(
         "model.updated",
-        "A model's description, owner, team, use case, risk tier or tags changed.",
+        "A model's description, team, use case, risk tier or tags changed.",
         "model",
         ModelState,
+    ),
+    EventType(
+        "model.owner_changed",
+        "A model was handed to another owner (a governed transfer, with its reason).",
+        "model",
+        OwnerChange,
     ),
     EventType("model.archived", "A model was archived (nothing is deleted).", "model", ModelState),
     EventType("model.restored", "An archived model was made active again.", "model", ModelState),

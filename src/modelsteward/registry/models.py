@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from modelsteward.context import Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound
-from modelsteward.identity.users import Principal
+from modelsteward.identity.users import Principal, user_reference
 from modelsteward.names import check_name
 from modelsteward.registry.specs import ModelSpec, ModelUpdate
 from modelsteward.registry.views import MODEL_COLUMNS, ModelView, Page
@@ -100,6 +100,7 @@ def create_model(steward: Steward, actor: Principal, spec: ModelSpec) -> ModelVi
         with steward.change(actor.name) as change:
             if change.session.scalar(select(Model.id).where(Model.name == spec.name)) is not None:
                 raise Conflict(f"model {spec.name!r} already exists")
+            user_reference(change.session, spec.owner, field="owner")
             model = Model(**spec.model_dump(), created_by=actor.name)
             change.session.add(model)
             change.session.flush()

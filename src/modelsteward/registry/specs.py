@@ -101,10 +101,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _owner_name(value: str | None) -> str | None:
+    """An owner is a user's name; empty means no owner (checked against users later)."""
+    if value is None or value == "":
+        return None
+    return check_name(value, what="owner (a user name)")
+
+
 class ModelSpec(Strict):
     name: Name
     description: ShortText = ""
-    owner: Annotated[str, Field(max_length=128)] = ""
+    owner: Annotated[str, Field(max_length=128)] | None = None
     team: Annotated[str, Field(max_length=128)] = ""
     use_case: ShortText = ""
     risk_tier: Literal["low", "medium", "high", "critical"] = "medium"
@@ -115,6 +122,11 @@ class ModelSpec(Strict):
     def _name(cls, v: str) -> str:
         return check_name(v, what="model name")
 
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, v: str | None) -> str | None:
+        return _owner_name(v)
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, v: dict[str, str]) -> dict[str, str]:
@@ -124,14 +136,38 @@ class ModelSpec(Strict):
 
 
 class ModelUpdate(Strict):
+    """The model's facts anyone who edits the inventory may change: not its owner,
+    which separation of duties relies on (see ``OwnerTransfer``)."""
+
     description: ShortText | None = None
-    owner: Annotated[str, Field(max_length=128)] | None = None
     team: Annotated[str, Field(max_length=128)] | None = None
     use_case: ShortText | None = None
     risk_tier: Literal["low", "medium", "high", "critical"] | None = None
     tags: (
         dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] | None
     ) = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_the_owner(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "owner" in data:
+            raise ValueError(
+                "the owner is not changed by an update: transfer it with "
+                "POST /api/v1/models/NAME/owner (permission models.transfer_ownership)"
+            )
+        return data
+
+
+class OwnerTransfer(Strict):
+    """A governed change of owner: to another user (or to none), with the reason."""
+
+    owner: Annotated[str, Field(max_length=128)] | None
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, v: str | None) -> str | None:
+        return _owner_name(v)
 
 
 class ColumnSpec(Strict):

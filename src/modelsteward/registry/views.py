@@ -58,7 +58,8 @@ _utc = as_utc
 class ModelView(BaseModel):
     name: str
     description: str
-    owner: str
+    owner: str | None
+    """The owning user's name; None when the model has no owner."""
     team: str
     use_case: str
     risk_tier: str

@@ -22,6 +22,7 @@ from modelsteward.registry.materialize import safe_join
 from modelsteward.sdk.transport import default_token, default_url, raise_for_error
 
 _MODEL_FIELDS = ("description", "owner", "team", "use_case", "risk_tier", "tags")
+"""Fields a model is created with; all but ``owner`` may be updated (see transfer_ownership)."""
 
 
 class Client:
@@ -61,6 +62,13 @@ class Client:
 
     def update_model(self, name: str, **fields: Any) -> dict[str, Any]:
         return self._call("PATCH", f"/api/v1/models/{name}", json=fields)
+
+    def transfer_ownership(self, name: str, owner: str | None, reason: str) -> dict[str, Any]:
+        """Hand model ``name`` to user ``owner`` (None: no owner); needs
+        models.transfer_ownership and is audited with ``reason``."""
+        return self._call(
+            "POST", f"/api/v1/models/{name}/owner", json={"owner": owner, "reason": reason}
+        )
 
     def archive(self, name: str, version: int | None = None) -> dict[str, Any]:
         path = f"/api/v1/models/{name}" + (f"/versions/{version}" if version else "")

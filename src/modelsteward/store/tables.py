@@ -63,7 +63,10 @@ class Model(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    owner: Mapped[str] = mapped_column(String(128), default="")
+    # A user's name (unique, never changed): separation of duties reads it.
+    owner: Mapped[str | None] = mapped_column(
+        String(128), ForeignKey("users.name", name="fk_models_owner_users"), default=None
+    )
     team: Mapped[str] = mapped_column(String(128), default="")
     use_case: Mapped[str] = mapped_column(Text, default="")
     risk_tier: Mapped[str] = mapped_column(String(16), default="medium")
@@ -133,6 +136,8 @@ class Alias(Base):
     alias: Mapped[str] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The deployment whose production routes this alias follows (champion, challenger).
+    follows: Mapped[str | None] = mapped_column(String(128), default=None)
     __table_args__ = (
         UniqueConstraint("model_id", "alias", name="uq_alias_per_model"),
         Index("ix_aliases_alias", "alias"),

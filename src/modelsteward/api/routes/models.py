@@ -17,7 +17,8 @@ from modelsteward.api.policy import allow, steward_of
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
 from modelsteward.registry import models as inventory
-from modelsteward.registry.specs import ModelSpec, ModelUpdate
+from modelsteward.registry.ownership import transfer_ownership
+from modelsteward.registry.specs import ModelSpec, ModelUpdate, OwnerTransfer
 from modelsteward.registry.views import ModelView, Page
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/api/v1/models", tags=["models"])
 Reader = Annotated[Principal, Depends(allow(Permission.INVENTORY_READ))]
 Writer = Annotated[Principal, Depends(allow(Permission.INVENTORY_WRITE))]
 Archiver = Annotated[Principal, Depends(allow(Permission.INVENTORY_ARCHIVE))]
+Transferer = Annotated[Principal, Depends(allow(Permission.OWNERSHIP_TRANSFER))]
 
 
 @router.post("", status_code=201, response_model=ModelView)
@@ -67,6 +69,14 @@ async def get_model(name: str, request: Request, who: Reader) -> ModelView:
 @router.patch("/{name}", response_model=ModelView)
 async def update_model(name: str, update: ModelUpdate, request: Request, who: Writer) -> ModelView:
     return await run_in_threadpool(inventory.update_model, steward_of(request), who, name, update)
+
+
+@router.post("/{name}/owner", response_model=ModelView)
+async def transfer_owner(
+    name: str, transfer: OwnerTransfer, request: Request, who: Transferer
+) -> ModelView:
+    """Hand the model to another owner: a governed change of its own (see ownership.py)."""
+    return await run_in_threadpool(transfer_ownership, steward_of(request), who, name, transfer)
 
 
 @router.post("/{name}/archive", response_model=ModelView)
