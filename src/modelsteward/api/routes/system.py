@@ -19,7 +19,12 @@ Anyone = Annotated[Principal, Depends(allow(None))]
 @router.get("/health", dependencies=[Depends(PUBLIC)])
 def health(request: Request) -> dict[str, Any]:
     steward = steward_of(request)
-    return {"status": "ok", "version": __version__, "database": steward.db.dialect}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "database": steward.db.dialect,
+        "home_id": steward.settings.home_id,
+    }
 
 
 @router.get("/whoami")
