@@ -82,6 +82,7 @@ def list_events(
             )
             for e in events
         ],
+        empty=f"no audit records about {model}" if model else "no audit records",
     )
 
 
