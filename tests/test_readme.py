@@ -24,21 +24,43 @@ def _blocks(language: str, pages: list[Path] | None = None) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-def test_the_sdk_example_runs_against_a_live_server(
-    steward: Steward, server: str, tmp_path: Path
-) -> None:
-    (snippet,) = _blocks("python")
+def _run(
+    snippet: str, steward: Steward, server: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "STEWARD_URL": server, "STEWARD_TOKEN": admin_token_of(steward)}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", snippet],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_the_sdk_example_runs_against_a_live_server(
+    steward: Steward, server: str, tmp_path: Path
+) -> None:
+    sdk, _ = _blocks("python")
+    result = _run(sdk, steward, server, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "iris" / "model.skops").exists()
+
+
+def test_the_v2_example_answers_with_classes_and_their_probabilities(
+    steward: Steward, server: str, tmp_path: Path
+) -> None:
+    sdk, v2 = _blocks("python")
+    assert _run(sdk, steward, server, tmp_path).returncode == 0
+    result = _run(v2, steward, server, tmp_path)
+    assert result.returncode == 0, result.stderr
+    classes, probabilities = result.stdout.splitlines()
+    assert classes == "[0, 2]"
+    found = re.fullmatch(r"\[2, 3\] \[(.*)\]", probabilities)
+    assert found, probabilities
+    values = [float(v) for v in found.group(1).split(",")]
+    assert len(values) == 6 and all(0 <= v <= 1 for v in values)
+    assert abs(sum(values[:3]) - 1) < 1e-6 and abs(sum(values[3:]) - 1) < 1e-6
 
 
 def test_every_cli_command_in_the_docs_exists() -> None:

@@ -7,6 +7,7 @@ moves the metadata or the artifacts elsewhere without code changes.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -43,6 +44,12 @@ def _switch(value: str, name: str) -> bool:
     raise ValueError(f"{name} must be 'on' or 'off', not {value[:20]!r}")
 
 
+def home_id(home: Path) -> str:
+    """A short digest of a STEWARD_HOME folder's resolved path."""
+    digest = hashlib.sha256(b"modelsteward-home:" + str(home.resolve()).encode())
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -75,6 +82,12 @@ class Settings:
     """CIDRs outbound notifications may reach although private, loopback or link-local."""
     audit_checkpoint_minutes: float = 60.0
     session_hours: float = 12.0
+
+    @property
+    def home_id(self) -> str:
+        """Names this home without showing its path: a local CLI compares it with the
+        home a server reports before sending that home's admin token to it."""
+        return home_id(self.home)
 
     @property
     def admin_token_path(self) -> Path:

@@ -41,7 +41,7 @@ def test_list_run_show_and_metrics(served: dict[str, str]) -> None:
     )
     ops = next(m for m in listed if m["name"] == "operations")
     table = steward_cli("monitors", "list", "churn-production", env=env).stdout
-    assert "data-drift" in table and "prediction_drift" in table and "15 min" in table
+    assert "data-drift" in table and "prediction_drift" in table and "1h every 15m" in table
 
     ran = steward_cli("monitors", "run", str(ops["id"]), env=env)
     assert ran.returncode == 0, ran.stderr

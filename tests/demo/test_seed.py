@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from modelsteward.context import Steward
@@ -27,3 +29,22 @@ def test_the_demo_serves_only_admitted_versions_and_aliases_match_routes(
     assert get_model(steward, "tumor-screening").aliases == {"champion": 1, "challenger": 2}
     for alias in ("champion", "challenger"):  # set by the routes, not by hand
         assert alias_follows(steward, "tumor-screening", alias) == "tumor-screening-production"
+
+
+def test_steward_demo_prints_where_the_admin_token_and_the_passwords_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from modelsteward.cli.main import app
+
+    monkeypatch.setattr(seed, "EXAMPLES", {})  # the people and the token, no models
+    monkeypatch.setenv("STEWARD_HOME", str(tmp_path / "home"))
+    for key in ("STEWARD_URL", "STEWARD_TOKEN", "STEWARD_DB_URL"):
+        monkeypatch.delenv(key, raising=False)
+    result = CliRunner().invoke(app, ["demo", "--exit"])
+    assert result.exit_code == 0, result.output
+    home = (tmp_path / "home").resolve()
+    assert f"admin token: {home / 'admin.token'}" in result.output
+    assert f"demo people and their passwords: {home / 'demo-users.txt'}" in result.output
+    assert (home / "admin.token").exists() and (home / "demo-users.txt").exists()

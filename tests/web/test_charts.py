@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from modelsteward.web.charts import metric_charts
@@ -29,3 +30,15 @@ def test_one_chart_per_numeric_metric_in_version_order(make_version: MakeVersion
 def test_a_constant_metric_still_gets_a_usable_scale(make_version: MakeVersion) -> None:
     charts = metric_charts([make_version(n, metrics={"loss": 0.0}) for n in (1, 2)])
     assert "nan" not in str(charts[0].svg).lower()
+
+
+def test_the_first_and_last_versions_sit_inside_the_plot_not_on_its_edges(
+    make_version: MakeVersion,
+) -> None:
+    from modelsteward.web.charts import LEFT, RIGHT, WIDTH
+
+    versions = [make_version(n, metrics={"auc": 0.7 + n / 100}) for n in (1, 2, 3)]
+    svg = str(metric_charts(versions)[0].svg)
+    centres = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', svg)]
+    assert min(centres) >= LEFT + 10
+    assert max(centres) <= WIDTH - RIGHT - 10

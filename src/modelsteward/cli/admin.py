@@ -77,13 +77,19 @@ def revoke(name: str) -> None:
 
 @audit.command("list")
 def list_events(
-    model: Annotated[str | None, typer.Option(help="Only events about this model.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Only records that concern this model: its versions, life cycle, tasks, "
+            "deployments and monitors too."
+        ),
+    ] = None,
     limit: int = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     params: dict[str, object] = {"limit": limit}
     if model:
-        params.update(object_type="model", object_id=model)
+        params["model"] = model
     with client() as c:
         events = c._call("GET", "/api/v1/audit", params=params)
     if as_json:
@@ -102,7 +108,10 @@ def list_events(
             )
             for e in events
         ],
+        empty=f"no audit records about {model}" if model else "no audit records",
     )
+    if len(events) >= limit:
+        console.print(f"(the newest {limit}; --limit N shows more)", highlight=False)
 
 
 @audit.command("verify")

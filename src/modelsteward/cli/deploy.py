@@ -133,6 +133,7 @@ def list_deployments(
             )
             for d in rows
         ],
+        empty=f"no deployments in {env}" if env else "no deployments",
     )
 
 

@@ -54,9 +54,10 @@ def list_definitions(as_json: JsonFlag = False) -> None:
         "Life cycles",
         ["name", "version", "states", "by", "description"],
         [
-            (d["name"], d["version"], " → ".join(d["states"]), d["created_by"], d["description"])
+            (d["name"], d["version"], ", ".join(d["states"]), d["created_by"], d["description"])
             for d in rows
         ],
+        empty="no life cycles defined",
     )
 
 
@@ -198,6 +199,7 @@ def rules(
             )
             for r in found
         ],
+        empty="no assignment rules: every model follows no life cycle",
     )
 
 

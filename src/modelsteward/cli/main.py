@@ -14,6 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 
+from modelsteward import __version__
 from modelsteward.cli import (
     admin,
     channels,
@@ -38,6 +39,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"modelsteward {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """modelsteward: inventory, life cycles, serving, monitoring and governance of models."""
+
+
 app.add_typer(models.app, name="models")
 app.add_typer(admin.users, name="users")
 app.add_typer(admin.audit, name="audit")
@@ -165,11 +186,20 @@ def demo(
     port: int = 8080,
 ) -> None:
     """Register example models (idempotent), then serve them at http://127.0.0.1:8080."""
+    from modelsteward.config import Settings
+    from modelsteward.demo.lifecycles import USERS_FILE
     from modelsteward.demo.seed import seed
 
-    seed(progress=lambda line: console.print(line))
+    seed(progress=lambda line: console.print(line, highlight=False))
+    home = Settings.from_env().home
+    console.print(
+        f"admin token: {home / 'admin.token'} (sign in with it, or set STEWARD_TOKEN)\n"
+        f"demo people and their passwords: {home / USERS_FILE}",
+        highlight=False,
+    )
     if exit_after:
         return
+    console.print(f"serving http://{host}:{port}", highlight=False)
     server(host=host, port=port, workers=1)
 
 

@@ -174,7 +174,10 @@ def list_models(
     ]
     shown = f"{offset + 1}-{offset + len(rows)} of {page['total']}" if rows else "none"
     print_table(
-        f"Models ({shown})", ["name", "owner", "risk", "latest", "aliases", "tags", "status"], rows
+        f"Models ({shown})",
+        ["name", "owner", "risk", "latest", "aliases", "tags", "status"],
+        rows,
+        empty="no models match" if page["total"] else "no models registered yet",
     )
 
 

@@ -15,6 +15,7 @@ monitors = typer.Typer(
     help="Monitors: list, show, run now, update, enable, disable.", no_args_is_help=True
 )
 
+RECORDED_SCAN = 50_000  # newest points read to learn which metrics a deployment records
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -25,6 +26,25 @@ def _number(value: float | None) -> str:
 def _band(point: dict[str, Any]) -> str:
     low, high = point.get("low"), point.get("high")
     return "" if low is None or high is None else f"[{_number(low)}, {_number(high)}]"
+
+
+def _hours(hours: float) -> str:
+    """1 -> "1h", 168 -> "7d", 0.5 -> "30m": as people write durations."""
+    minutes = round(hours * 60)
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def window_text(window: dict[str, Any], every_minutes: int) -> str:
+    """A monitor's window and schedule in words: "1h every 15m", "last 5000 every 1h"."""
+    if window.get("hours") is not None:
+        span = _hours(float(window["hours"]))
+    else:
+        span = f"last {window.get('last')} predictions"
+    return f"{span} every {_hours(every_minutes / 60)}"
 
 
 def _points_table(title: str | None, points: list[dict[str, Any]], with_time: bool) -> None:
@@ -58,16 +78,15 @@ def list_(deployment: str, as_json: JsonFlag = False) -> None:
             m["id"],
             m["name"],
             m["type"],
-            m["spec"]["window"],
-            f"{m['every_minutes']} min",
+            window_text(m["spec"]["window"], m["every_minutes"]),
             "yes" if m["enabled"] else "no",
             m["last_status"] or "",
             (m["last_run_at"] or "")[:19],
         ]
         for m in found
     ]
-    columns = ["id", "name", "type", "window", "every", "enabled", "last status", "last run"]
-    print_table(f"monitors of {deployment}", columns, rows)
+    columns = ["id", "name", "type", "window", "enabled", "last status", "last run"]
+    print_table(f"monitors of {deployment}", columns, rows, empty=f"no monitors on {deployment}")
 
 
 @monitors.command("show")
@@ -210,7 +229,27 @@ def metrics(
             params[key] = value
     with client() as c:
         points = c._call("GET", f"/api/v1/deployments/{deployment}/metrics", params=params)
+        if not points and metric is not None:
+            _known_metric(c, deployment, metric)
     if as_json:
         print_json(points)
         return
+    if not points:
+        console.print(f"no metric points of {deployment} match", highlight=False)
+        return
     _points_table(f"metrics of {deployment}", points, with_time=True)
+
+
+def _known_metric(c: Any, deployment: str, metric: str) -> None:
+    """A metric the deployment's monitors never recorded is a mistake: name the real ones."""
+    recorded = c._call(
+        "GET", f"/api/v1/deployments/{deployment}/metrics", params={"limit": RECORDED_SCAN}
+    )
+    names = sorted({p["metric"] for p in recorded})
+    if metric in names:
+        return
+    if not names:
+        raise InvalidInput(f"no metric {metric!r}: the monitors of {deployment} recorded none yet")
+    raise InvalidInput(
+        f"no metric {metric!r} on {deployment}; its monitors record: {', '.join(names)}"
+    )

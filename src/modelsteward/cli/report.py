@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from modelsteward.cli.output import console
+from modelsteward.cli.output import console, errors
 from modelsteward.errors import InvalidInput
 
 
@@ -84,8 +84,10 @@ def report(
             raise InvalidInput(f"{current} has none of the columns to compare")
 
     def progress(step: str) -> None:
-        if not quiet:
-            console.print(f"  {step}", style="dim", highlight=False)
+        # Steps are bare names ("age", "duplicate rows"): worth a glance on a terminal
+        # while a large file is read, noise in a pipe or a log.
+        if not quiet and errors.is_terminal:
+            errors.print(f"  checking {step}", style="dim", highlight=False)
 
     result = build_report(
         baseline,

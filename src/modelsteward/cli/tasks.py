@@ -50,6 +50,7 @@ def inbox(
             )
             for t in rows
         ],
+        empty="no tasks" if status == "all" else f"no {status} tasks",
     )
 
 

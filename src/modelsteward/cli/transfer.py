@@ -94,6 +94,7 @@ def show_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             (k["name"], k["public_key"], k["added_by"], str(k["added_at"])[:19])
             for k in ring["trusted"]
         ],
+        empty="no trusted keys of other instances",
     )
 
 

@@ -19,7 +19,7 @@ import httpx
 
 from modelsteward.errors import InvalidInput, NotFound, Unavailable
 from modelsteward.registry.materialize import safe_join
-from modelsteward.sdk.transport import default_token, default_url, raise_for_error
+from modelsteward.sdk.transport import Credentials, credentials, default_url, raise_for_error
 
 _MODEL_FIELDS = ("description", "owner", "team", "use_case", "risk_tier", "tags")
 """Fields a model is created with; all but ``owner`` may be updated (see transfer_ownership)."""
@@ -30,7 +30,9 @@ class Client:
         self, url: str | None = None, token: str | None = None, *, timeout: float = 120.0
     ) -> None:
         self.url = (url or default_url()).rstrip("/")
-        token = token or default_token()
+        found = Credentials(token, "the token given to Client()") if token else credentials()
+        self._hint = found.hint(self.url)
+        token = found.token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
@@ -45,7 +47,7 @@ class Client:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._http.request(method, path, **kwargs)
-        raise_for_error(response)
+        raise_for_error(response, self._hint)
         return response.json() if response.content else None
 
     # -- inventory ---------------------------------------------------------------
@@ -117,7 +119,7 @@ class Client:
             with self._http.stream("GET", url) as response:
                 if not response.is_success:
                     response.read()
-                    raise_for_error(response)
+                    raise_for_error(response, self._hint)
                 with open(target, "wb") as out:
                     for chunk in response.iter_bytes():
                         out.write(chunk)
@@ -178,7 +180,7 @@ class Client:
         with self._http.stream("GET", f"/api/v1/models/{name}/versions/{ref}/bundle") as response:
             if not response.is_success:
                 response.read()
-                raise_for_error(response)
+                raise_for_error(response, self._hint)
             with open(target, "wb") as out:
                 for chunk in response.iter_bytes():
                     out.write(chunk)

@@ -18,6 +18,7 @@ MAX_METRICS = 12
 MAX_POINTS = 40
 WIDTH, HEIGHT = 320, 150
 LEFT, RIGHT, TOP, BOTTOM = 52, 14, 12, 26
+INSET = 14  # the first and last versions sit inside the plot, their labels too
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def _chart(metric: str, points: list[tuple[int, float]], versions: list[int]) ->
     def x(version: int) -> float:
         if len(versions) == 1:
             return LEFT + plot_w / 2
-        return LEFT + plot_w * position[version] / span
+        return LEFT + INSET + (plot_w - 2 * INSET) * position[version] / span
 
     def y(value: float) -> float:
         return TOP + plot_h * (1 - (value - low) / (high - low))

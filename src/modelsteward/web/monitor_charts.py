@@ -19,6 +19,9 @@ from modelsteward.web.svg import document, fmt, text, title
 
 WIDTH, HEIGHT = 360, 160
 LEFT, RIGHT, TOP, BOTTOM = 46, 12, 14, 26
+# The first and last points sit this far inside the plot, so the newest run's dot (often
+# minutes after the one before it) does not sit on the right edge.
+INSET = 14
 
 
 def _tick(value: float) -> str:
@@ -66,7 +69,7 @@ def metric_chart(label: str, points: Sequence[PointView]) -> Markup:
     def x(moment: datetime) -> float:
         if len(points) == 1:
             return LEFT + plot_w / 2
-        return LEFT + plot_w * (moment - first).total_seconds() / span
+        return LEFT + INSET + (plot_w - 2 * INSET) * (moment - first).total_seconds() / span
 
     def y(value: float) -> float:
         return TOP + plot_h * (1 - (value - low_end) / (top - low_end or 1.0))

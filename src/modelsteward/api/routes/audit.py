@@ -24,6 +24,14 @@ def list_events(
     who: Auditor,
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=128)] = None,
+    model: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="Every record that concerns this model: its versions, life cycle, "
+            "tasks, deployments and monitors too.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_seq: EarlierThan = None,
 ) -> list[dict[str, Any]]:
@@ -31,6 +39,7 @@ def list_events(
         steward_of(request),
         object_type=object_type,
         object_id=object_id,
+        model=model,
         limit=limit,
         before_seq=before_seq,
     )

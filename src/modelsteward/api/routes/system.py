@@ -22,7 +22,12 @@ Reader = Annotated[Principal, Depends(allow(Permission.INVENTORY_READ))]
 @router.get("/health", dependencies=[Depends(PUBLIC)])
 def health(request: Request) -> dict[str, Any]:
     steward = steward_of(request)
-    return {"status": "ok", "version": __version__, "database": steward.db.dialect}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "database": steward.db.dialect,
+        "home_id": steward.settings.home_id,
+    }
 
 
 @router.get("/whoami")
