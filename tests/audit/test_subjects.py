@@ -38,7 +38,7 @@ def _history(steward: Steward, api: httpx.Client, model_file: Path) -> None:
     blob = steward.artifacts.put_file(model_file)
     schema = {"columns": [{"name": n, "type": "float", "dtype": "float64"} for n in FEATURES]}
     for name in (MODEL, OTHER):
-        create_model(steward, ADMIN, ModelSpec(name=name, description="Loans.", owner="lending-ml"))
+        create_model(steward, ADMIN, ModelSpec(name=name, description="Loans.", owner="admin"))
         add_version(
             steward,
             name,

@@ -33,7 +33,7 @@ def other_home(tmp_path: Path) -> Iterator[Steward]:
     """A second instance, with a home of its own and one model in it."""
     instance = Steward(settings_for(tmp_path / "other-home"))
     ensure_bootstrap_admin(instance)
-    create_model(instance, ADMIN, ModelSpec(name="theirs", owner="someone"))
+    create_model(instance, ADMIN, ModelSpec(name="theirs"))
     yield instance
     instance.close()
 
@@ -102,7 +102,7 @@ def test_a_default_server_of_another_home_is_not_sent_this_homes_token(
 def test_a_default_server_of_the_same_home_is_used(
     steward: Steward, server: str, monkeypatch: pytest.MonkeyPatch, no_credentials: None
 ) -> None:
-    create_model(steward, ADMIN, ModelSpec(name="ours", owner="me"))
+    create_model(steward, ADMIN, ModelSpec(name="ours"))
     monkeypatch.setattr(connection, "DEFAULT_URL", server)
     monkeypatch.setenv("STEWARD_HOME", str(steward.settings.home))
     with connection.client() as client:

@@ -32,7 +32,7 @@ def plain_cli(
 
 def test_a_table_written_to_a_pipe_is_not_cut_at_80_columns(env: dict[str, str]) -> None:
     long_value = "retail-lending-" + "x" * 120
-    created = plain_cli("models", "create", "wide", "--owner", "ana", env=env)
+    created = plain_cli("models", "create", "wide", env=env)
     assert created.returncode == 0, created.stderr
     import httpx
 

@@ -86,7 +86,7 @@ def _open_task(steward: Steward, skops_file: Path) -> None:
         steward,
         ADMIN,
         ModelSpec(
-            name=GOVERNED, description="Loan default.", owner="lending-ml", tags={"layout": "gated"}
+            name=GOVERNED, description="Loan default.", owner="admin", tags={"layout": "gated"}
         ),
     )
     blob = steward.artifacts.put_file(skops_file)

@@ -32,7 +32,9 @@ def _register(steward: Steward, skops_file: Path) -> None:
     create_model(
         steward,
         ADMIN,
-        ModelSpec(name=MODEL, description="Predicts loan default.", team="lending-ml"),
+        ModelSpec(
+            name=MODEL, description="Predicts loan default.", team="lending-ml", owner="admin"
+        ),
     )
     blob = steward.artifacts.put_file(skops_file)
     schema = {"columns": [{"name": "age", "type": "float", "dtype": "float64"}]}

@@ -3,8 +3,6 @@
 A change is a new *revision* (pending). A rollout worker claims it with a
 compare-and-set, runs the steps, and applies it or marks it failed; the applied
 revision keeps serving until then. Rollback is a new revision with an older state.
-When a revision is applied in production, the model's ``champion`` and ``challenger``
-aliases follow its route roles in the same transaction (``registry.aliases``).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from modelsteward.context import Change, Steward
 from modelsteward.errors import Conflict, InvalidInput, NotFound, UntrustedArtifact
 from modelsteward.identity.users import Principal
 from modelsteward.names import check_name
-from modelsteward.registry.aliases import ROUTE_ALIASES, follow_routes
 from modelsteward.registry.flavors.base import get_flavor
 from modelsteward.registry.models import find_model
 from modelsteward.registry.versions import resolve_version
@@ -36,8 +33,6 @@ from modelsteward.store.tables import (
 )
 
 OPEN = ("pending", "running")
-PRODUCTION = "production"
-"""The environment whose route roles the registry's champion and challenger follow."""
 
 
 def _deployment(session: Session, name: str, *, for_update: bool = False) -> Deployment:
@@ -392,12 +387,6 @@ def finish_revision(
                 before=before,
                 after={"revision": revision, "routes": target.routes},
             )
-            env = change.session.get(Environment, row.environment_id)
-            if env is not None and env.name == PRODUCTION:
-                roles = {r["role"]: r["version"] for r in target.routes}
-                follow_routes(
-                    change, row.model_id, deployment, {a: roles.get(a) for a in ROUTE_ALIASES}
-                )
         else:
             target.status = "rolled_back" if row.applied_revision else "failed"
             if not row.applied_revision:

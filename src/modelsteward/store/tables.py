@@ -136,8 +136,6 @@ class Alias(Base):
     alias: Mapped[str] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # The deployment whose production routes this alias follows (champion, challenger).
-    follows: Mapped[str | None] = mapped_column(String(128), default=None)
     __table_args__ = (
         UniqueConstraint("model_id", "alias", name="uq_alias_per_model"),
         Index("ix_aliases_alias", "alias"),

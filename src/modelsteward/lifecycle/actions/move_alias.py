@@ -2,9 +2,7 @@
 
 Runs after commit through the registry's ``set_alias``, which audits the move in its
 own transaction. Params: ``alias``. Running it again when the alias already points
-at the version does nothing, so a replay after a restart is harmless. An alias that
-follows a production deployment's routes (``champion``, ``challenger`` once the model
-serves there) is left to them: the deploy action's rollout moves it.
+at the version does nothing, so a replay after a restart is harmless.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelsteward.errors import NotFound
 from modelsteward.lifecycle.actions.registry import Action, ActionContext, ActionResult
-from modelsteward.registry.aliases import alias_follows, set_alias
+from modelsteward.registry.aliases import set_alias
 from modelsteward.registry.versions import get_version
 
 
@@ -37,14 +35,6 @@ def run(context: ActionContext, params: MoveAliasParams) -> ActionResult:
     details = {"alias": params.alias, "from": previous, "to": context.version}
     if previous == context.version:
         return ActionResult(f"{params.alias} already points to v{context.version}", details)
-    follows = alias_follows(context.steward, context.model, params.alias)
-    if follows is not None:
-        details["follows"] = follows
-        return ActionResult(
-            f"{params.alias} follows the routes of {follows} (v{previous} there now); "
-            "its rollout moves it",
-            details,
-        )
     set_alias(context.steward, context.actor, context.model, params.alias, context.version)
     return ActionResult(f"moved {params.alias} to v{context.version}", details)
 

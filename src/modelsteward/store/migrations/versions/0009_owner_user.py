@@ -1,4 +1,4 @@
-"""registry: a model's owner is a reference to a user; aliases that follow routes
+"""registry: a model's owner is a reference to a user
 
 Revision ID: 0009
 Revises: 0011
@@ -14,10 +14,7 @@ unique and never change; every other "who" in the store is a user name too):
   model's tags as ``former_owner``, so nothing is lost and someone with
   ``models.transfer_ownership`` can assign a real owner.
 
-``aliases.follows`` (new, nullable) names the production deployment whose route
-roles the ``champion`` and ``challenger`` aliases follow (see registry/aliases.py).
-
-The owner column is rebuilt by adding, copying, dropping and renaming (SQLite >= 3.35 does
+The column is rebuilt by adding, copying, dropping and renaming (SQLite >= 3.35 does
 each in place), never by recreating ``models``: on SQLite, with foreign keys on, that
 would fail on the versions that reference it.
 """
@@ -90,11 +87,9 @@ def upgrade() -> None:
     op.execute("ALTER TABLE models DROP COLUMN owner")
     op.execute("ALTER TABLE models RENAME COLUMN owner_ref TO owner")
     op.create_index("ix_models_owner", "models", ["owner"], unique=False)
-    op.add_column("aliases", sa.Column("follows", sa.String(length=128), nullable=True))
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE aliases DROP COLUMN follows")
     op.drop_index("ix_models_owner", table_name="models")
     op.add_column("models", sa.Column("owner_text", sa.String(length=128), nullable=True))
     op.execute("UPDATE models SET owner_text = COALESCE(owner, '')")
