@@ -36,5 +36,5 @@ def upload_routes(routes: Iterable[BaseRoute]) -> tuple[UploadRoute, ...]:
         content = extra.get("requestBody", {}).get("content", {})
         files = frozenset(str(m).lower() for m in content) - STRUCTURED
         if files:
-            found.append(UploadRoute(route.path_regex, frozenset(route.methods), files))
+            found.append(UploadRoute(route.path_regex, frozenset(route.methods or ()), files))
     return tuple(found)
