@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from modelsteward.alerting.channels.service import create_channel
 from modelsteward.alerting.channels.tables import Notification
-from modelsteward.alerting.events import AlertChanged
+from modelsteward.alerting.channels.trial import SAMPLE
 from modelsteward.background import background_work
 from modelsteward.config import Settings
 from modelsteward.context import Steward
@@ -75,30 +75,10 @@ class Arrivals:
 
 
 def payload(alert_id: int) -> dict[str, Any]:
+    """The channels' sample alert, one per id, spread over ``RULES`` rules."""
     rule = alert_id % RULES
-    return AlertChanged(
-        alert_id=alert_id,
-        rule=f"rule-{rule}",
-        rule_id=rule,
-        severity="critical",
-        state="firing",
-        model="bench-model",
-        deployment="bench-prod",
-        environment="production",
-        version=1,
-        monitor="data-drift",
-        metric="psi",
-        column=f"c{alert_id}",
-        segment="",
-        value=0.3,
-        threshold=0.2,
-        low=None,
-        high=None,
-        window_end=None,
-        summary="bench",
-        labels={"team": "bench"},
-        opened_at="2026-01-01T00:00:00+00:00",
-    ).model_dump()
+    update = {"alert_id": alert_id, "rule": f"rule-{rule}", "rule_id": rule}
+    return SAMPLE.model_copy(update={**update, "column": f"c{alert_id}"}).model_dump()
 
 
 def receive(port: multiprocessing.connection.Connection, done: Any) -> None:

@@ -68,10 +68,11 @@ class BodyLimits:
     upload_bytes: int
     uploads: tuple[UploadRoute, ...] = ()
 
-    def for_request(self, scope: Scope) -> tuple[int, str]:
-        """The limit for this request, and the setting that sets it."""
+    def for_request(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, str]:
+        """The limit for this request (``headers``: its headers, read once by the
+        caller), and the setting that sets it."""
         path, method = scope.get("path", ""), scope.get("method", "GET")
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        content_type = headers.get(b"content-type", b"")
         media_type = content_type.decode("latin-1").split(";")[0].strip().lower()
         for route in self.uploads:
             wanted = media_type in route.media_types and method in route.methods
@@ -90,8 +91,8 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         rid = scope.get("state", {}).get("request_id", "-")
-        limit, setting = self.limits.for_request(scope)
         headers = dict(scope.get("headers", []))
+        limit, setting = self.limits.for_request(scope, headers)
         if b"transfer-encoding" in headers and b"content-length" in headers:
             # Two framings disagree about where the body ends: the way requests are
             # smuggled past a proxy (RFC 9112 section 6.1). Refused, never guessed.

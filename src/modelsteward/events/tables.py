@@ -9,9 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modelsteward.store.tables import Base, utcnow
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from modelsteward.store.tables import Base, BigId, utcnow
 
 
 class OutboxEvent(Base):

@@ -25,10 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modelsteward.store.tables import Base, utcnow
-
-# SQLite only auto-increments an INTEGER primary key; PostgreSQL gets 64 bits.
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from modelsteward.store.tables import Base, BigId, utcnow
 
 
 class Monitor(Base):

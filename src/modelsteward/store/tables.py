@@ -23,6 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit id on PostgreSQL; SQLite only auto-increments an INTEGER primary key."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -55,15 +55,13 @@ def view(channel: Channel) -> dict[str, Any]:
     }
 
 
+RECORDED = ("name", "kind", "enabled", "config", "routing", "group_wait_s")
+
+
 def _record(channel: Channel) -> dict[str, Any]:
-    return {
-        "name": channel.name,
-        "kind": channel.kind,
-        "enabled": channel.enabled,
-        "config": masked(_kind(channel.kind), channel.config),
-        "routing": channel.routing,
-        "group_wait_s": channel.group_wait_s,
-    }
+    """What the audit trail keeps of a channel: its view's settings, secrets masked."""
+    shown = view(channel)
+    return {key: shown[key] for key in RECORDED}
 
 
 def find(session: Session, name: str) -> Channel:

@@ -20,9 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from modelsteward.store.tables import Base, utcnow
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from modelsteward.store.tables import Base, BigId, utcnow
 
 
 class Channel(Base):
