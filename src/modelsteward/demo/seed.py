@@ -125,7 +125,7 @@ def _screening(demo: Demo) -> None:
     # v2 may take production traffic only once approved: production admits 'approved'.
     approve_standard(demo.steward, demo.people, "tumor-screening", 2)
     client.deploy("tumor-screening", 2, strategy="canary", traffic=20)
-    client.set_alias("tumor-screening", "challenger", 2)  # the life cycle put champion on v1
+    _wait_serving(client, "tumor-screening-production")  # champion and challenger follow routes
     for start in range(0, 60, 3):
         client.predict("tumor-screening-production", x_test.iloc[start : start + 3])
     say("  tumor-screening v2 approved; deployed as a canary: v1 champion 80%, v2 challenger 20%")

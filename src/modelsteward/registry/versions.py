@@ -28,6 +28,7 @@ from modelsteward.errors import Conflict, InvalidInput, NotFound, UntrustedArtif
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
 from modelsteward.names import check_name
+from modelsteward.registry.alias_keepers import kept_by
 from modelsteward.registry.flavors.base import Flavor, get_flavor, is_self_contained
 from modelsteward.registry.materialize import main_model_file, materialize
 from modelsteward.registry.models import find_model
@@ -339,16 +340,28 @@ def list_versions(
 
 
 def set_version_status(
-    steward: Steward, actor: Principal, model_name: str, ref: str | int, status: str
+    steward: Steward,
+    actor: Principal,
+    model_name: str,
+    ref: str | int,
+    status: str,
+    *,
+    leave_kept: bool = False,
 ) -> VersionView:
-    """Archive or restore a version. A version that holds an alias cannot be archived."""
+    """Archive or restore a version. A version that holds an alias cannot be archived,
+    except, with ``leave_kept``, an alias another service keeps (``alias_keepers``): a
+    retiring champion keeps ``champion`` until the successor's rollout moves it."""
     with steward.change(actor.name) as change:
         model = find_model(change.session, model_name, for_update=True)
         version = resolve_version(change.session, model, ref)
         aliases = version_aliases(change.session, version)
-        if status == "archived" and aliases:
+        keepers = {a: kept_by(change.session, model.id, a) for a in aliases}
+        blocking = [a for a in aliases if not (leave_kept and keepers[a])]
+        if status == "archived" and blocking:
+            kept = "; ".join(f"{a} follows {keepers[a]}" for a in blocking if keepers[a])
+            hint = f"{kept}: deploy a successor there first" if kept else "move them first"
             raise Conflict(
-                f"version {version.version} holds alias(es) {', '.join(aliases)}; move them first"
+                f"version {version.version} holds alias(es) {', '.join(blocking)}; {hint}"
             )
         if version.status == status:
             raise Conflict(f"version {version.version} is already {status}")

@@ -3,6 +3,8 @@
 A change is a new *revision* (pending). A rollout worker claims it with a
 compare-and-set, runs the steps, and applies it or marks it failed; the applied
 revision keeps serving until then. Rollback is a new revision with an older state.
+Applying a revision in production moves the model's ``champion`` and ``challenger``
+aliases to its route roles in the same transaction (``serving.route_roles``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from modelsteward.registry.models import find_model
 from modelsteward.registry.versions import resolve_version
 from modelsteward.serving.admission import admit, override_reason, unadmitted
 from modelsteward.serving.plan import Route, plan_routes, retarget_traffic, strategy_of
+from modelsteward.serving.route_roles import follow
 from modelsteward.serving.views import DeploymentView, RevisionView, ServedRoutes, StepView
 from modelsteward.store.tables import (
     Deployment,
@@ -387,6 +390,9 @@ def finish_revision(
                 before=before,
                 after={"revision": revision, "routes": target.routes},
             )
+            env = change.session.get(Environment, row.environment_id)
+            assert env is not None  # the deployment's foreign key guarantees the row
+            follow(change, row, env.name, list(target.routes))
         else:
             target.status = "rolled_back" if row.applied_revision else "failed"
             if not row.applied_revision:

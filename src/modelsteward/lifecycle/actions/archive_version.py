@@ -4,7 +4,10 @@ Runs after commit through the registry's ``set_version_status``. An archived ver
 cannot be deployed or take aliases; nothing is deleted, so its audit trail, files
 and history stay. A version holding aliases cannot be archived: with
 ``release_aliases`` (default true) they are removed first, each move audited.
-Archiving an archived version does nothing.
+An alias another service keeps is not released but left to it: a superseded
+champion keeps ``champion`` until the successor's production rollout moves it (the
+routes, not the life cycle, say who is champion). Archiving an archived version does
+nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from modelsteward.lifecycle.actions.registry import Action, ActionContext, ActionResult
-from modelsteward.registry.aliases import remove_alias
+from modelsteward.registry.aliases import alias_keeper, remove_alias
 from modelsteward.registry.versions import get_version, set_version_status
 
 
@@ -27,13 +30,29 @@ def run(context: ActionContext, params: ArchiveParams) -> ActionResult:
     if view.status == "archived":
         return ActionResult(f"v{context.version} is already archived", {"released": []})
     released: list[str] = []
-    if params.release_aliases:
-        for alias in view.aliases:
+    left: dict[str, str] = {}
+    for alias in view.aliases:
+        keeper = alias_keeper(context.steward, context.model, alias)
+        if keeper is not None:
+            left[alias] = keeper
+        elif params.release_aliases:
             remove_alias(context.steward, context.actor, context.model, alias)
             released.append(alias)
-    set_version_status(context.steward, context.actor, context.model, context.version, "archived")
-    note = f" (released {', '.join(released)})" if released else ""
-    return ActionResult(f"archived v{context.version}{note}", {"released": released})
+    set_version_status(
+        context.steward,
+        context.actor,
+        context.model,
+        context.version,
+        "archived",
+        leave_kept=params.release_aliases,
+    )
+    notes = [f"released {', '.join(released)}"] if released else []
+    notes += [f"{alias} left to {keeper}" for alias, keeper in left.items()]
+    note = f" ({'; '.join(notes)})" if notes else ""
+    details: dict[str, object] = {"released": released}
+    if left:
+        details["left"] = left
+    return ActionResult(f"archived v{context.version}{note}", details)
 
 
 ACTION = Action(

@@ -3,6 +3,11 @@
 Runs after commit through the registry's ``set_alias``, which audits the move in its
 own transaction. Params: ``alias``. Running it again when the alias already points
 at the version does nothing, so a replay after a restart is harmless.
+
+An alias that another service keeps (``champion`` and ``challenger`` once the model
+has a production deployment: they follow its route roles) is left alone, and the
+history says so: the rollout that gives the version that role moves the alias in its
+own transaction, so the timeline never claims a move before it happened.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelsteward.errors import NotFound
 from modelsteward.lifecycle.actions.registry import Action, ActionContext, ActionResult
-from modelsteward.registry.aliases import set_alias
+from modelsteward.registry.aliases import alias_keeper, set_alias
 from modelsteward.registry.versions import get_version
 
 
@@ -35,6 +40,14 @@ def run(context: ActionContext, params: MoveAliasParams) -> ActionResult:
     details = {"alias": params.alias, "from": previous, "to": context.version}
     if previous == context.version:
         return ActionResult(f"{params.alias} already points to v{context.version}", details)
+    keeper = alias_keeper(context.steward, context.model, params.alias)
+    if keeper is not None:
+        now = f"v{previous}" if previous is not None else "unset"
+        return ActionResult(
+            f"{params.alias} follows {keeper} (now {now}); it points at v{context.version} "
+            f"once a rollout there makes v{context.version} {params.alias}",
+            {**details, "follows": keeper},
+        )
     set_alias(context.steward, context.actor, context.model, params.alias, context.version)
     return ActionResult(f"moved {params.alias} to v{context.version}", details)
 
