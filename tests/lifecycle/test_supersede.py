@@ -26,6 +26,7 @@ from modelsteward.lifecycle.approvals import decide
 from modelsteward.lifecycle.rules import put_rules
 from modelsteward.lifecycle.transitions import transition
 from modelsteward.lifecycle.views import RuleSpec
+from modelsteward.registry.aliases import alias_history
 from modelsteward.registry.versions import get_version
 from modelsteward.serving.deployments import list_deployments
 from modelsteward.serving.runtime import ServingRuntime
@@ -161,6 +162,14 @@ def test_a_retrained_candidate_goes_through_champion_challenger_and_replaces_the
     assert handover.actor == "otto" and "superseded by v2" in handover.reason
     assert get_version(steward, "churn", "champion").version == candidate
     assert get_version(steward, "churn", champion).status == "archived"
+    # Archiving the old champion left its alias to the routes; the promotion's rollout moved it.
+    routes = "the production routes of deployment 'churn-production'"
+    assert old.history[-1].reason == f"archive_version: archived v1 (champion left to {routes})"
+    history = alias_history(steward, "churn")
+    assert [(c.alias, c.from_version, c.to_version, c.changed_by) for c in history][-2:] == [
+        ("champion", champion, candidate, "system:rollout"),
+        ("challenger", candidate, None, "system:rollout"),
+    ]
     [deployment] = list_deployments(steward)
     assert [(r["version"], r["role"]) for r in deployment.routes] == [(candidate, "champion")]
     assert not [h for h in new.history if h.outcome == "action_failed"]
