@@ -8,6 +8,8 @@ import pytest
 
 from modelsteward.context import Steward
 from modelsteward.demo import seed
+from modelsteward.lifecycle.reading import version_lifecycle
+from modelsteward.registry.aliases import alias_history
 from modelsteward.registry.models import get_model
 from modelsteward.serving.deployments import list_deployments
 
@@ -17,7 +19,12 @@ def test_the_demo_serves_only_admitted_versions_and_aliases_match_routes(
 ) -> None:
     examples = {k: seed.EXAMPLES[k] for k in ("tumor-screening", "iris-species")}
     monkeypatch.setattr(seed, "EXAMPLES", examples)
-    seed.seed(steward, progress=lambda _: None)
+    said: list[str] = []
+    seed.seed(steward, progress=said.append)
+    assert (
+        "  tumor-screening v2 approved; deployed as a canary: v1 champion 80%, v2 challenger 20% "
+        "(registry: champion -> v1, challenger -> v2)"
+    ) in said
     views = {d.name: d for d in list_deployments(steward, "production")}
     assert set(views) == {"tumor-screening-production", "iris-species-production"}
     for view in views.values():
@@ -26,6 +33,13 @@ def test_the_demo_serves_only_admitted_versions_and_aliases_match_routes(
     routes = {r["role"]: (r["version"], r["weight"]) for r in tumor.routes}
     assert routes == {"champion": (1, 80), "challenger": (2, 20)}
     assert get_model(steward, "tumor-screening").aliases == {"champion": 1, "challenger": 2}
+    moves = [
+        (c.alias, c.to_version, c.changed_by) for c in alias_history(steward, "tumor-screening")
+    ]
+    assert moves == [("champion", 1, "system:rollout"), ("challenger", 2, "system:rollout")]
+    for version in (1, 2):  # no timeline claims a move the routes did not make
+        reasons = [h.reason for h in version_lifecycle(steward, "tumor-screening", version).history]
+        assert not [r for r in reasons if "moved champion" in r or "moved challenger" in r]
 
 
 def test_steward_demo_prints_where_the_admin_token_and_the_passwords_are(

@@ -72,6 +72,16 @@ def _wait_serving(client: Client, deployment: str, timeout_s: float = 120.0) -> 
     raise TimeoutError(f"{deployment} did not roll out within {timeout_s:.0f} s")
 
 
+def _roles(client: Client, model: str) -> str:
+    """What the production routes say and what the registry says, read back, not assumed:
+    e.g. "v1 champion 80%, v2 challenger 20% (registry: champion -> v1, challenger -> v2)"."""
+    view = client._call("GET", f"/api/v1/deployments/{model}-production")
+    routes = ", ".join(f"v{r['version']} {r['role']} {r['weight']}%" for r in view["routes"])
+    aliases = client.get_model(model)["aliases"]
+    named = ", ".join(f"{a} -> v{aliases[a]}" for a in ("champion", "challenger") if a in aliases)
+    return f"{routes} (registry: {named})"
+
+
 def _screening(demo: Demo) -> None:
     client, say = demo.client, demo.say
     from sklearn.datasets import load_breast_cancer
@@ -128,7 +138,7 @@ def _screening(demo: Demo) -> None:
     _wait_serving(client, "tumor-screening-production")  # champion and challenger follow routes
     for start in range(0, 60, 3):
         client.predict("tumor-screening-production", x_test.iloc[start : start + 3])
-    say("  tumor-screening v2 approved; deployed as a canary: v1 champion 80%, v2 challenger 20%")
+    say(f"  tumor-screening v2 approved; deployed as a canary: {_roles(client, 'tumor-screening')}")
 
 
 def _species(demo: Demo) -> None:
