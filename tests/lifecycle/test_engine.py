@@ -32,6 +32,7 @@ from modelsteward.lifecycle.tables import LifecycleInstance
 from modelsteward.lifecycle.transitions import transition
 from modelsteward.lifecycle.views import RuleSpec
 from modelsteward.registry.versions import get_version
+from modelsteward.serving.runtime import ServingRuntime
 from modelsteward.store.tables import AuditEvent
 
 
@@ -70,6 +71,8 @@ def test_standard_life_cycle_end_to_end_with_approvals_by_different_users(
     assert move(steward, "churn", version, "deploy", otto) == "applied"
     deployed = status(steward, "churn", version)
     assert deployed.state == "deployed" and deployed.production
+    assert get_version(steward, "churn", version).aliases == []  # not before it serves
+    ServingRuntime(steward).sync()  # the rollout applies: champion follows its routes
     assert get_version(steward, "churn", "champion").version == version
     assert move(steward, "churn", version, "monitor", otto) == "applied"
     assert move(steward, "churn", version, "retire", otto) == "applied"
