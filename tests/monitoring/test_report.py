@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from modelsteward.monitoring.report import build_report
 from modelsteward.monitoring.report.files import open_data
@@ -94,3 +96,147 @@ def test_parquet_read_column_by_column_gives_the_same_report(tmp_path: Path) -> 
     lazy = build_report(open_data(tmp_path / "ref.parquet"), open_data(tmp_path / "cur.parquet"))
     assert lazy.drift == whole.drift
     assert lazy.quality == whole.quality
+
+
+class Page(HTMLParser):
+    """The parts of a report page the tests read: text by element id, and each feature's
+    SVG (the current's outline points, the axis labels)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.text: dict[str, str] = {}
+        self.classes: dict[str, str] = {}
+        self.outline: dict[str, list[float]] = {}
+        self.labels: dict[str, list[str]] = {}
+        self.rows: list[dict[str, str]] = []
+        self._open: list[str] = []
+        self._feature = ""
+        self._in_label = False
+        self._cells: list[str] | None = None
+        self._table = ""
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if "id" in found:
+            self._open.append(found["id"])
+            self.text.setdefault(found["id"], "")
+            self._table = found["id"] if tag == "table" else self._table
+        if tag == "article":
+            self._feature = found.get("data-column", "")
+        if tag == "b" and self._open:
+            self.classes[self._open[-1]] = found.get("class", "")
+        if tag == "polyline" and self._feature:
+            points = [p.split(",") for p in found["points"].split()]
+            self.outline[self._feature] = [float(y) for _, y in points[::2]]
+        if tag == "text" and self._feature:
+            self._in_label = True
+        if tag == "tr" and self._table == "quality-issues":
+            self._cells = []
+        if tag == "td" and self._cells is not None:
+            self._cells.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("div", "table") and self._open:
+            self._open.pop()
+        if tag == "article":
+            self._feature = ""
+        if tag == "text":
+            self._in_label = False
+        if tag == "tr" and self._cells is not None:
+            if len(self._cells) == 5:
+                keys = ("column", "metric", "value", "threshold", "issue")
+                self.rows.append(dict(zip(keys, self._cells, strict=True)))
+            self._cells = None
+
+    def handle_data(self, data: str) -> None:
+        for name in self._open:
+            self.text[name] += data
+        if self._in_label:
+            self.labels.setdefault(self._feature, []).append(data)
+        if self._cells and self.lasttag == "td":
+            self._cells[-1] += data.strip()
+
+
+def thirty(drifted: int, n: int = 3000, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({f"f{i:02d}": rng.normal(0, 1, n) for i in range(30)})
+    cur = pd.DataFrame({f"f{i:02d}": rng.normal(0, 1, n) for i in range(30)})
+    for i in range(drifted):
+        cur[f"f{i:02d}"] += 1.0
+    return ref, cur
+
+
+def test_headline_names_the_drifted_features_below_the_dataset_share_in_amber() -> None:
+    ref, cur = thirty(drifted=2)
+    report = build_report(ref, cur)
+    assert not report.drift.dataset_drift  # 2 of 30 is under the 0.5 share rule
+    page = Page(report.to_html())
+    assert "2 of 30 features drifted: f00, f01" in page.text["drift-headline"]
+    assert "no drift" not in page.text["drift-headline"]
+    assert "status-warn" in page.classes["drift-headline"]
+    assert "no dataset drift" in page.text["drift-headline"]
+
+
+def test_headline_is_red_with_dataset_drift_and_green_without_drifted_features() -> None:
+    ref, cur = thirty(drifted=20)
+    page = Page(build_report(ref, cur).to_html())
+    assert "20 of 30 features drifted: f00, f01" in page.text["drift-headline"]
+    assert "and 12 more" in page.text["drift-headline"]
+    assert "status-drift" in page.classes["drift-headline"]
+    ref, cur = thirty(drifted=0, seed=4)
+    clean = build_report(ref, cur)
+    assert not clean.drift.drifted_columns
+    page = Page(clean.to_html())
+    assert "no drift" in page.text["drift-headline"]
+    assert "status-ok" in page.classes["drift-headline"]
+
+
+@pytest.mark.parametrize("profiled", [False, True], ids=["exact", "profile"])
+def test_histograms_draw_current_values_beyond_the_reference_range_where_they_lie(
+    profiled: bool,
+) -> None:
+    rng = np.random.default_rng(5)
+    ref = pd.DataFrame({"x": rng.uniform(0, 1, 4000)})
+    cur = pd.DataFrame({"x": rng.uniform(0, 2, 4000)})  # half beyond the reference's max
+    report = build_report(profile_dataset(ref) if profiled else ref, cur)
+    drawn = next(d for d in report.distributions if d.column == "x")
+    assert drawn.edges is not None
+    assert drawn.edges[0] == pytest.approx(min(ref.x.min(), cur.x.min()))
+    assert drawn.edges[-1] == pytest.approx(cur.x.max())
+    # current is uniform over the whole grid: no bin holds a pile
+    assert max(drawn.current) < 1.6 / len(drawn.current)
+    assert sum(drawn.reference[len(drawn.reference) // 2 + 1 :]) == pytest.approx(0, abs=1e-6)
+    page = Page(report.to_html())
+    assert float(page.labels["x"][-1]) == pytest.approx(cur.x.max(), rel=1e-3)
+    baseline = 160 - 22  # the SVG's axis: HEIGHT - BOTTOM
+    heights = [baseline - y for y in page.outline["x"]]
+    assert max(heights) < 1.6 * float(np.mean(heights))
+
+
+def test_data_quality_names_each_issue_with_its_metric_value_and_threshold() -> None:
+    rng = np.random.default_rng(6)
+    n = 2000
+    ref = pd.DataFrame({"amount": rng.normal(0, 1, n), "plan": rng.choice(["a", "b"], n)})
+    cur = pd.DataFrame({"amount": rng.normal(0, 1, n), "plan": rng.choice(["a", "b"], n)})
+    cur.iloc[: n // 10, 0] = 50.0  # 10% out of range
+    cur.iloc[n // 2 : n // 2 + n // 5, 1] = None  # 20% missing
+    report = build_report(ref, cur)
+    issues = {(i.column, i.metric): i for i in report.quality.issues}
+    out = issues[("amount", "out_of_range_rate")]
+    assert out.value == pytest.approx(0.1, abs=0.002) and out.threshold is not None
+    assert 0.01 < out.threshold < 0.02
+    assert ("plan", "missing_rate") in issues
+    assert ("amount", "missing_rate") not in issues
+    page = Page(report.to_html())
+    card = page.text["quality-headline"]
+    assert "issue" in card
+    assert "amount: 10.0% of values outside the reference range (limit 1." in card
+    assert "plan: missing rate 20.0%" in card
+    rows = {(r["column"], r["metric"]): r for r in page.rows}
+    assert float(rows[("amount", "out_of_range_rate")]["value"]) == pytest.approx(out.value)
+    assert float(rows[("amount", "out_of_range_rate")]["threshold"]) == pytest.approx(
+        out.threshold, rel=1e-3
+    )
+    assert float(rows[("(data set)", "duplicate_rows")]["value"]) >= 1  # the 200 rows of 50.0
+    assert json.loads(report.to_json())["quality"]["issues"][0]["metric"]

@@ -206,3 +206,61 @@ def test_a_forests_tied_votes_need_no_second_pass_through_the_trees() -> None:
     answer = answering(forest)
     assert answer is not None
     assert answer(rows).predictions.tolist() == expected.tolist()
+
+
+def test_a_lightgbm_classifier_logs_probabilities_and_its_estimated_performance_runs(
+    api: httpx.Client, steward: Steward
+) -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    frame, labels = training_frame(rows=600, seed=11)
+    model = lightgbm.LGBMClassifier(n_estimators=20, min_child_samples=10, verbose=-1)
+    model.fit(frame, labels)
+    deployment = serve(api, steward, model, "churn-lgbm", frame)
+    rows = frame.sample(300, random_state=3)
+    response = api.post(f"/api/v1/deployments/{deployment}/predict", json=rows.to_dict("records"))
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == model.predict(rows).tolist()  # unchanged
+    (record,) = logged(steward, deployment, 1)
+    outputs = json.loads(record["outputs"])
+    assert [o["prediction"] for o in outputs] == model.predict(rows).tolist()
+    assert np.allclose([o["probability"] for o in outputs], model.predict_proba(rows)[:, 1])
+
+    (monitor,) = [
+        m for m in list_monitors(steward, deployment) if m.type == "estimated_performance"
+    ]
+    run = run_now(steward, monitor.id)
+    assert run.status in {"ok", "breached"}, run.detail
+    points = {p.metric: p for p in run.points if not p.segment}
+    expected = float(
+        np.maximum(model.predict_proba(rows)[:, 1], model.predict_proba(rows)[:, 0]).mean()
+    )
+    assert points["estimated_accuracy"].value == pytest.approx(expected, abs=0.02)
+
+    inputs = [
+        {
+            "name": c,
+            "shape": [3],
+            "datatype": "FP64",
+            "data": rows[c].head(3).astype(float).tolist(),
+        }
+        for c in frame.columns
+    ]
+    asked = api.post(
+        f"/v2/models/{deployment}/infer",
+        json={"inputs": inputs, "outputs": [{"name": "predict_proba"}]},
+    )
+    assert asked.status_code == 200, asked.text
+    (proba,) = asked.json()["outputs"]
+    assert proba["shape"] == [3, 2]
+    assert np.allclose(proba["data"], model.predict_proba(rows.head(3)).ravel())
+
+
+def test_a_lightgbm_regressor_gives_no_probabilities() -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    from modelsteward.registry.flavors.lightgbm import LightGBMModel
+
+    frame, labels = training_frame(rows=200, seed=12)
+    regressor = lightgbm.LGBMRegressor(n_estimators=5, verbose=-1).fit(frame, labels)
+    loaded = LightGBMModel(regressor.booster_, "regression")
+    assert answering(loaded) is None
+    assert not hasattr(loaded, "classes_")

@@ -11,6 +11,7 @@ import pytest
 
 from modelsteward.errors import BadRequest
 from modelsteward.serving.v2 import decode_request, encode_response
+from modelsteward.serving.v2_binary import split_body
 
 httpclient = pytest.importorskip("tritonclient.http")
 
@@ -64,11 +65,21 @@ def test_per_column_request_from_tritonclient_decodes_to_a_frame() -> None:
     assert decoded.inputs.to_dict("list") == {"age": [31, 40], "city": ["Oslo", "Lima"]}
 
 
-def test_binary_tensor_data_from_tritonclient_is_refused_clearly() -> None:
+def test_binary_tensor_data_from_tritonclient_decodes() -> None:
+    pixels = np.arange(8, dtype=np.float32).reshape(2, 2, 2) / 8
+    infer_input = httpclient.InferInput("pixels", [2, 2, 2], "FP32")
+    infer_input.set_data_from_numpy(pixels)  # binary by default
+    body, header_length = httpclient.InferenceServerClient.generate_request_body([infer_input])
+    header, binary = split_body(body, str(header_length))
+    decoded = decode_request(json.loads(header), TENSOR, binary)
+    np.testing.assert_array_equal(decoded.inputs, pixels)
+
+
+def test_binary_tensor_data_without_its_binary_part_is_refused_naming_the_header() -> None:
     infer_input = httpclient.InferInput("pixels", [1, 2, 2], "FP32")
     infer_input.set_data_from_numpy(np.zeros((1, 2, 2), dtype=np.float32))  # binary by default
     body, header_length = httpclient.InferenceServerClient.generate_request_body([infer_input])
-    with pytest.raises(BadRequest, match="binary data"):
+    with pytest.raises(BadRequest, match="binary data .* Inference-Header-Content-Length"):
         decode_request(json.loads(body[:header_length]), TENSOR)
 
 

@@ -3,8 +3,8 @@
 Numeric columns keep a quantile sketch: up to ``bins + 1`` edges (the smallest value
 whose share of the column reaches j/bins, for each j, and the min), the exact count of
 values at or below each edge and their running sum. Drift statistics in profile mode read
-the reference's distribution from it, so a monitor never re-reads training data; with 500
-bins a KS statistic is within 1/500 of the exact one (see docs/drift.md). Categorical
+the reference's distribution from it, so a monitor never re-reads training data; with
+``bins`` bins a KS statistic is within 1/bins of the exact one (see docs/drift.md). Categorical
 columns keep their most frequent values (up to ``CATEGORY_CAP``), the rest in ``other``.
 """
 

@@ -3,7 +3,9 @@
 Callers of a classifier get its classes, as ``predict`` gives them. Monitoring needs more:
 ROC AUC, log loss, calibration and the estimated performance of a window without labels
 all read each prediction's probability. So a scikit-learn classifier with
-``predict_proba`` is answered through ``predict_proba`` and the log records both: a
+``predict_proba`` (or a flavor's loaded model that declares ``is_classifier`` and gives
+``classes_`` and ``predict_proba``, as LightGBM's native models do) is answered through
+``predict_proba`` and the log records both: a
 binary classifier's rows are ``{"prediction": c, "probability": p}`` (``p`` of the second
 class of ``classes_``, the positive one), a multiclass one's ``{"prediction": c,
 "proba_<class>": p, ...}``. V2 callers may ask for the ``predict_proba`` output too.
@@ -41,6 +43,7 @@ ARGMAX_PREDICT = frozenset(
         "sklearn.naive_bayes.BernoulliNB",
         "sklearn.naive_bayes.ComplementNB",
         "sklearn.calibration.CalibratedClassifierCV",
+        "modelsteward.registry.flavors.lightgbm.LightGBMModel",
     }
 )
 # Of those, the ones whose ``predict`` is literally ``classes_.take(argmax(proba))`` over
@@ -54,6 +57,7 @@ EXACT_ARGMAX = frozenset(
         "sklearn.tree._classes.DecisionTreeClassifier",
         "sklearn.tree._classes.ExtraTreeClassifier",
         "sklearn.calibration.CalibratedClassifierCV",
+        "modelsteward.registry.flavors.lightgbm.LightGBMModel",
     }
 )
 MAX_LOGGED_CLASSES = 50  # beyond this many classes only the prediction is logged
@@ -126,14 +130,24 @@ def answering(model: Any) -> Callable[[Any], ClassifierAnswer] | None:
     return answer
 
 
-def _classes(model: Any) -> np.ndarray | None:
-    """``classes_`` of a fitted scikit-learn classifier that can give probabilities."""
-    if "sklearn" not in sys.modules:
-        return None  # never imported, so this cannot be a scikit-learn estimator
-    from sklearn.base import is_classifier
+def _declares_classifier(model: Any) -> bool:
+    """A non-scikit-learn model that says it is a classifier (``is_classifier`` True)."""
+    return getattr(model, "is_classifier", None) is True
 
+
+def _classes(model: Any) -> np.ndarray | None:
+    """``classes_`` of a fitted classifier that can give probabilities: scikit-learn's,
+    or a flavor's loaded model that declares itself one."""
+    declared = _declares_classifier(model)
+    if not declared and "sklearn" not in sys.modules:
+        return None  # never imported, so this cannot be a scikit-learn estimator
     try:
-        if not is_classifier(model) or not hasattr(model, "predict_proba"):
+        if not declared:
+            from sklearn.base import is_classifier
+
+            if not is_classifier(model):
+                return None
+        if not hasattr(model, "predict_proba"):
             return None  # hasattr is False where predict_proba is unavailable (SVC)
         classes = np.asarray(model.classes_)
     except Exception:  # an estimator that cannot tell: serve predict alone

@@ -2,8 +2,9 @@
 
 A tabular version takes one V2 input per column (shape ``[n]`` or ``[n, 1]``) or one
 2-D input whose columns follow the schema's order; a tensor version takes one input.
-Data travels as JSON ``data`` (flat or nested, row-major); Triton's binary-data
-extension is refused. Errors name the input, never its values.
+Data travels as JSON ``data`` (flat or nested, row-major) or, with Triton's binary tensor
+extension (tritonclient's default), as raw bytes after the JSON (``serving.v2_binary``);
+outputs asked for as binary are answered so. Errors name the input, never its values.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from modelsteward.serving.labels import MAX_ID_CHARS
 from modelsteward.serving.predict import Prediction, Predictor
 from modelsteward.serving.runtime import LiveDeployment, LoadedVersion
 from modelsteward.serving.scoring import PROBA_OUTPUT
+from modelsteward.serving.v2_binary import (
+    BinaryPart,
+    binary_outputs,
+    decode_binary,
+    encode_binary_response,
+    split_body,
+)
 from modelsteward.serving.v2_tensors import DATATYPES, encode_tensor
 from modelsteward.serving.validation import (
     MAX_COLUMNS,
@@ -52,6 +60,15 @@ class V2Request:
         return _arrange(self.tensors, schema)
 
 
+@dataclass(frozen=True)
+class V2Answer:
+    """A response body; ``header_length`` is its JSON part's length when binary outputs
+    follow it (the ``Inference-Header-Content-Length`` to send), else None (all JSON)."""
+
+    body: bytes
+    header_length: int | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class DecodedRequest:
     """An inference request made ready for a model: inputs conformed to its schema."""
@@ -67,19 +84,23 @@ def infer(
     name: str,
     raw: bytes,
     *,
+    header_length: str | None = None,
     version: int | None = None,
     key: str | None = None,
     request_id: str | None = None,
     inline: bool = False,
-) -> bytes:
-    """Answer one V2 ``infer`` body for deployment ``name``: the response's JSON bytes.
+) -> V2Answer:
+    """Answer one V2 ``infer`` body for deployment ``name``. ``header_length`` is the
+    request's ``Inference-Header-Content-Length`` (binary tensor extension), if sent.
 
     The deployment's routes are read once: requested outputs are checked against every
     answering version before predicting, and the answer is named from the version that
     gave it.
     """
     live = predictor.runtime.use(name)  # an unknown deployment is 404 whatever the body
-    request = parse_request(codec.parse_body(raw))
+    header, binary = split_body(raw, header_length)
+    body = codec.parse_body(header)
+    request = parse_request(body, binary)
     result = predictor.predict_on(
         live,
         partial(_checked_inputs, request, live),
@@ -99,7 +120,10 @@ def infer(
         named,
         requested=requested,
     )
-    return codec.dumps(response)
+    chosen = binary_outputs(body)
+    if not chosen:
+        return V2Answer(codec.dumps(response))
+    return V2Answer(*encode_binary_response(response, chosen))
 
 
 def _checked_inputs(request: V2Request, live: LiveDeployment, schema: Schema) -> Payload:
@@ -142,8 +166,9 @@ def _named(loaded: LoadedVersion | None, result: Prediction, requested: list[str
     return outputs
 
 
-def parse_request(body: object) -> V2Request:
-    """Check a V2 inference request body's structure and decode its tensors."""
+def parse_request(body: object, binary: bytes | None = None) -> V2Request:
+    """Check a V2 inference request body's structure and decode its tensors; ``binary``
+    is the raw data after the JSON (binary tensor extension), None when there is none."""
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     items = body.get("inputs")
@@ -163,16 +188,18 @@ def parse_request(body: object) -> V2Request:
         isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
     ):
         raise BadRequest("'outputs' must be a list of objects with a 'name'")
-    tensors = [_decode_input(item, i) for i, item in enumerate(items)]
+    part = BinaryPart(binary)
+    tensors = [_decode_input(item, i, part) for i, item in enumerate(items)]
+    part.finish()
     names = [name for name, _ in tensors]
     if len(set(names)) != len(names):
         raise BadRequest("input names must be unique")
     return V2Request(tensors, request_id, dict(parameters), [o["name"] for o in outputs])
 
 
-def decode_request(body: object, schema: Schema) -> DecodedRequest:
+def decode_request(body: object, schema: Schema, binary: bytes | None = None) -> DecodedRequest:
     """Parse a V2 inference request body and conform its inputs to ``schema``."""
-    request = parse_request(body)
+    request = parse_request(body, binary)
     return DecodedRequest(
         inputs=request.inputs_for(schema),
         request_id=request.request_id,
@@ -181,7 +208,7 @@ def decode_request(body: object, schema: Schema) -> DecodedRequest:
     )
 
 
-def _decode_input(item: object, index: int) -> tuple[str, np.ndarray]:
+def _decode_input(item: object, index: int, part: BinaryPart) -> tuple[str, np.ndarray]:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
         raise BadRequest(f"input {index} must be an object with a 'name'")
     name = item["name"]
@@ -200,7 +227,10 @@ def _decode_input(item: object, index: int) -> tuple[str, np.ndarray]:
         raise BadRequest(f"{label} has an unknown datatype; use one of {', '.join(DATATYPES)}")
     parameters = item.get("parameters")
     if isinstance(parameters, dict) and "binary_data_size" in parameters:
-        raise BadRequest(f"{label} uses binary data, which is not supported; send 'data'")
+        if "data" in item:
+            raise BadRequest(f"{label} has both 'data' and binary_data_size; send one")
+        chunk = part.take(label, parameters["binary_data_size"])
+        return name, decode_binary(chunk, datatype, shape, label)
     data = item.get("data")
     if not isinstance(data, list):
         raise BadRequest(f"{label} needs 'data', a flat or nested list")

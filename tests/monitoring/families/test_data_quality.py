@@ -146,7 +146,7 @@ def test_a_real_shift_still_breaches_out_of_range_against_a_small_reference() ->
     moved = {f"x{i}" for i in range(30) if i % 3 != 1}  # normal and uniform: 3 is far
     assert moved <= {p.column for p in points if p.status == "breached"}
     amount = {c.column: c for c in data_quality(reference, shifted).columns}["x0"]
-    assert amount.status == "issue" and "limit 3.2%" in amount.issues[0]
+    assert amount.status == "issue" and "limit 3.2%" in str(amount.issues[0])
 
 
 def test_a_threshold_set_on_the_monitor_is_taken_as_written() -> None:

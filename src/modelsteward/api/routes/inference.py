@@ -1,6 +1,8 @@
 """Prediction endpoints: the Open Inference Protocol (V2) and a JSON/MLflow-style route.
 
-Bodies must be JSON (415 otherwise: nothing is ever unpickled). Errors on /v2 use the
+Bodies must be JSON (415 otherwise: nothing is ever unpickled); a V2 body using Triton's
+binary tensor extension is JSON followed by raw tensor bytes, which are read as numbers
+or text by their declared datatype, never as objects. Errors on /v2 use the
 protocol's ``{"error": "<message>"}`` shape, with ``code`` and ``request_id`` beside it.
 Bodies are parsed and answers written with orjson. A small request for a deployment
 whose model predicts cheaply is answered on the event loop; others go to a worker
@@ -26,6 +28,7 @@ from modelsteward.identity.users import Principal
 from modelsteward.serving import codec, v2
 from modelsteward.serving.predict import Predictor, as_rows
 from modelsteward.serving.runtime import ServingRuntime
+from modelsteward.serving.v2_binary import BINARY_MEDIA_TYPE, HEADER
 from modelsteward.serving.v2_tensors import model_metadata
 from modelsteward.serving.validation import frame_from_mlflow, records_from_body
 
@@ -51,10 +54,11 @@ def _runtime(request: Request) -> ServingRuntime:
     return request.app.state.runtime
 
 
-async def raw_json(request: Request) -> bytes:
-    """The body's bytes, once its content type says JSON (or says nothing)."""
+async def raw_json(request: Request, also: tuple[str, ...] = ()) -> bytes:
+    """The body's bytes, once its content type says JSON (or says nothing, or is one of
+    ``also``)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type and content_type not in JSON_TYPES:  # V2 clients may send no type at all
+    if content_type and content_type not in (*JSON_TYPES, *also):  # V2 clients may send none
         raise UnsupportedMediaType(
             f"send application/json (got {content_type[:60] or 'no content type'}); "
             "binary and pickled bodies are never accepted"
@@ -185,9 +189,25 @@ async def infer_version(name: str, version: Number, request: Request, who: Calle
 
 
 async def _infer(name: str, version: int | None, request: Request) -> Response:
+    header_length = request.headers.get(HEADER)
     try:
-        raw = await raw_json(request)
-        answered = await answer(request, name, len(raw), v2.infer, raw=raw, version=version)
+        # with the binary tensor extension the body is JSON and raw tensor bytes
+        raw = await raw_json(request, (BINARY_MEDIA_TYPE,) if header_length is not None else ())
+        answered = await answer(
+            request,
+            name,
+            len(raw),
+            v2.infer,
+            raw=raw,
+            header_length=header_length,
+            version=version,
+        )
     except StewardError as exc:
         return _v2_error(request, exc)
-    return Response(answered, media_type="application/json")
+    if answered.header_length is None:
+        return Response(answered.body, media_type="application/json")
+    return Response(
+        answered.body,
+        media_type=BINARY_MEDIA_TYPE,
+        headers={HEADER: str(answered.header_length)},
+    )

@@ -1,7 +1,8 @@
 """An offline drift and quality report of a current data set against a reference.
 
 One pass over the data: exact mode sorts each numeric column once per side and derives
-drift, quality and the drawn distributions from those sorts; profile mode (the reference
+drift, quality and the drawn distributions from those sorts (a column with current values
+beyond the reference's range is read once more, for where they lie); profile mode (the reference
 is a stored profile, e.g. a version's training data) reads the current data batch by
 batch. The report is JSON (``to_json``) or one self-contained HTML page (``to_html``).
 """
@@ -14,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from modelsteward.monitoring.drift import DriftConfig, DriftResult
 from modelsteward.monitoring.drift.compare import drift_from_state, exact_pass
-from modelsteward.monitoring.drift.window import WindowState, summarise_batches
+from modelsteward.monitoring.drift.window import CurrentColumn, WindowState, summarise_batches
 from modelsteward.monitoring.families.data_quality.quality import (
     QualityResult,
     duplicate_rows,
@@ -27,7 +29,7 @@ from modelsteward.monitoring.families.data_quality.quality import (
 )
 from modelsteward.monitoring.report.distributions import FeatureDistribution, distribution
 from modelsteward.profiles import columns as read
-from modelsteward.profiles.dataset import DatasetProfile
+from modelsteward.profiles.dataset import ColumnProfile, DatasetProfile
 
 Progress = Callable[[str], None]
 
@@ -72,10 +74,28 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _distributions(reference: DatasetProfile, state: WindowState) -> list[FeatureDistribution]:
+def _beyond(
+    ref: ColumnProfile, current: CurrentColumn | None, data: read.Data
+) -> np.ndarray | None:
+    """The current values outside the reference's range, sorted, read again only for the
+    columns that have some (so the drawing shows where they lie)."""
+    summary = current.numeric if current is not None else None
+    if ref.kind != "numeric" or summary is None or not ref.sketch_edges:
+        return None
+    if not summary.below + summary.above:
+        return np.empty(0)
+    values = read.numeric(data, ref.name).values
+    outside = values[(values < ref.sketch_edges[0]) | (values > ref.sketch_edges[-1])]
+    return np.sort(outside)
+
+
+def _distributions(
+    reference: DatasetProfile, state: WindowState, current: read.Data
+) -> list[FeatureDistribution]:
     drawn = []
     for name, ref in reference.columns.items():
-        shown = distribution(ref, state.columns.get(name))
+        column = state.columns.get(name)
+        shown = distribution(ref, column, _beyond(ref, column, current))
         if shown is not None:
             drawn.append(shown)
     return drawn
@@ -122,7 +142,7 @@ def build_report(
         state.rows,
         drift,
         quality,
-        _distributions(ref_profile, state),
+        _distributions(ref_profile, state, current),
         model,
         dict(sources or {}),
     )

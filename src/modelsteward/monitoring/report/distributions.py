@@ -1,8 +1,11 @@
 """Reference and current distributions of each feature on common bins, for drawing.
 
-Numeric features get ``GRID_BINS`` equal-width bins spanning both sides' 0.5-99.5%
-range (values beyond land in the first or last bin); shares come from the reference's
-sketch and the current window's summary, so the same code serves exact and profile mode.
+Numeric features get ``GRID_BINS`` equal-width bins from the smaller of both sides' minima
+to the larger of their maxima, so current values beyond the reference's range are drawn
+where they lie, not piled into an end bin. The reference's shares come from its sketch;
+the current's from the window's summary (exact at the sketch edges) and, beyond the
+reference's range, from the current values found there (``beyond``), so the same code
+serves exact and profile mode.
 Categorical features show their ``TOP_CATEGORIES`` most frequent values and "(other)".
 """
 
@@ -18,7 +21,6 @@ from modelsteward.profiles.dataset import ColumnProfile
 
 GRID_BINS = 30
 TOP_CATEGORIES = 15
-TAIL = 0.005
 
 
 @dataclass(frozen=True)
@@ -42,32 +44,37 @@ def _shares_on(cumulative: np.ndarray) -> list[float]:
     return np.maximum(np.diff(full), 0.0).round(6).tolist()
 
 
-def _sketch_quantile(edges: np.ndarray, shares: np.ndarray, p: float) -> float:
-    return float(np.interp(p, shares, edges))
-
-
-def numeric_distribution(ref: ColumnProfile, current: CurrentColumn) -> FeatureDistribution | None:
+def numeric_distribution(
+    ref: ColumnProfile, current: CurrentColumn, beyond: np.ndarray | None = None
+) -> FeatureDistribution | None:
+    """``beyond``: the current's values outside the reference's min-max, sorted (without
+    them values there are spread evenly between the range's end and the current's extreme)."""
     summary = current.numeric
     if summary is None or ref.count == 0 or summary.n == 0 or not ref.sketch_edges:
         return None
     edges = np.asarray(ref.sketch_edges, dtype=np.float64)
-    ref_share = np.asarray(ref.sketch_cumulative, dtype=np.float64) / ref.count
     cur_share = summary.le / summary.n
-    lo = min(_sketch_quantile(edges, ref_share, TAIL), _sketch_quantile(edges, cur_share, TAIL))
-    hi = max(
-        _sketch_quantile(edges, ref_share, 1 - TAIL), _sketch_quantile(edges, cur_share, 1 - TAIL)
-    )
-    if summary.below:
-        lo = min(lo, summary.low)
-    if summary.above:
-        hi = max(hi, summary.high) if summary.above / summary.n > TAIL else hi
+    lo, hi = min(float(edges[0]), summary.low), max(float(edges[-1]), summary.high)
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5
     grid = np.linspace(lo, hi, GRID_BINS + 1)
     inner = grid[1:-1]
     ref_at = ref.cdf_at(inner)
     # the window is known exactly at the sketch edges; between them, linearly
-    cur_at = np.interp(inner, edges, cur_share, left=summary.below / summary.n, right=1.0)
+    cur_at = np.interp(inner, edges, cur_share)
+    low_side, high_side = inner < edges[0], inner > edges[-1]
+    if beyond is not None and beyond.size == summary.below + summary.above:
+        at = np.searchsorted(beyond, inner, side="right")
+        cur_at[low_side] = at[low_side] / summary.n
+        cur_at[high_side] = (summary.le[-1] + at[high_side] - summary.below) / summary.n
+    else:
+        cur_at[low_side] = (
+            summary.below * np.interp(inner[low_side], [summary.low, edges[0]], [0, 1]) / summary.n
+        )
+        cur_at[high_side] = (
+            summary.le[-1]
+            + summary.above * np.interp(inner[high_side], [edges[-1], summary.high], [0, 1])
+        ) / summary.n
     return FeatureDistribution(
         ref.name, "numeric", _shares_on(ref_at), _shares_on(cur_at), edges=grid.tolist()
     )
@@ -102,9 +109,11 @@ def categorical_distribution(ref: ColumnProfile, current: CurrentColumn) -> Feat
     )
 
 
-def distribution(ref: ColumnProfile, current: CurrentColumn | None) -> FeatureDistribution | None:
+def distribution(
+    ref: ColumnProfile, current: CurrentColumn | None, beyond: np.ndarray | None = None
+) -> FeatureDistribution | None:
     if current is None:
         return None
     if ref.kind == "numeric":
-        return numeric_distribution(ref, current)
+        return numeric_distribution(ref, current, beyond)
     return categorical_distribution(ref, current)

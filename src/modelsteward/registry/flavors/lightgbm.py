@@ -7,7 +7,10 @@ trusts its input, so validation first checks the structure in Python
 (:mod:`.lightgbm_text`), then parses the file in a child process.
 
 The native format keeps no class labels: a loaded classifier predicts class indices
-(``0..k-1``), which match the original labels when those were ``0..k-1``.
+(``0..k-1``), which match the original labels when those were ``0..k-1``. A loaded
+classifier says so (``is_classifier``) and gives ``classes_`` (those indices) and
+``predict_proba``, so serving logs its probabilities (``serving.scoring``) and the
+default estimated-performance monitor has what it reads, as for XGBoost's classifiers.
 """
 
 from __future__ import annotations
@@ -51,7 +54,16 @@ class LightGBMModel:
     def is_classifier(self) -> bool:
         return self.objective.startswith(("binary", "multiclass"))
 
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class indices ``predict`` answers with; only classifiers have them."""
+        if not self.is_classifier:
+            raise AttributeError("a LightGBM regressor or ranker has no classes_")
+        return np.arange(max(2, int(self.booster.num_model_per_iteration())))
+
     def predict_proba(self, X: Any) -> Any:
+        if not self.is_classifier:
+            raise InvalidInput(f"a LightGBM {self.objective or 'model'} gives no probabilities")
         raw = np.asarray(self.booster.predict(X))
         return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
 

@@ -69,7 +69,7 @@ def quality_points(
                 status = "ok" if bound is None or bound.holds(value) else "breached"
             detail: dict[str, Any] = {"kind": column.kind, "rows": column.rows}
             if column.issues:
-                detail["issues"] = list(column.issues)
+                detail["issues"] = [str(issue) for issue in column.issues]
             if basis is not None:
                 detail["threshold_basis"] = basis
             threshold = bound.threshold if bound is not None else None

@@ -29,6 +29,22 @@ OUT_OF_RANGE_RATE = 0.01  # beyond the reference's allowance, see range_allowanc
 RANGE_CONFIDENCE = 0.99
 UNSEEN_RATE = 0.01
 
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One named problem: which column (None for the data set), which figure, its value
+    and the limit it passed, so a report can say what is wrong rather than "issue"."""
+
+    column: str | None
+    metric: str
+    value: float | None
+    threshold: float | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 QualityStatus = Literal[
     "ok", "issue", "column missing", "new column", "all missing", "not enough data"
 ]
@@ -48,12 +64,12 @@ class ColumnQuality:
     out_of_range_rate: float | None = None
     unseen_categories: int | None = None  # None when the reference kept only its top values
     unseen_rate: float | None = None
-    issues: tuple[str, ...] = ()
+    issues: tuple[QualityIssue, ...] = ()
     out_of_range_allowance: float | None = None  # range_allowance of the reference's count
     reference_count: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"issues": list(self.issues)}
+        return asdict(self) | {"issues": [asdict(i) for i in self.issues]}
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,27 @@ class QualityResult:
     def duplicate_rate(self) -> float | None:
         return self.duplicate_rows / self.rows if self.rows else None
 
+    @property
+    def issues(self) -> list[QualityIssue]:
+        """Every problem behind an "issue" status: the data set's, then each column's."""
+        found = [
+            QualityIssue(c.column, "schema", None, None, f"column {c.change}")
+            for c in self.schema_changes
+        ]
+        if self.duplicate_rows:
+            found.append(
+                QualityIssue(
+                    None,
+                    "duplicate_rows",
+                    float(self.duplicate_rows),
+                    0.0,
+                    f"{self.duplicate_rows} duplicate rows (limit 0)",
+                )
+            )
+        for column in self.columns:
+            found.extend(column.issues)
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -83,6 +120,7 @@ class QualityResult:
             "duplicate_rows": self.duplicate_rows,
             "duplicate_rate": self.duplicate_rate,
             "schema_changes": [asdict(c) for c in self.schema_changes],
+            "issues": [asdict(i) for i in self.issues],
             "columns": [c.to_dict() for c in self.columns],
         }
 
@@ -144,27 +182,62 @@ def column_quality(ref: ColumnProfile, state: CurrentColumn) -> ColumnQuality:
         return ColumnQuality(ref.name, ref.kind, "not enough data", 0)
     missing_rate = state.missing / rows
     ref_missing = _rate(ref.missing, ref.rows)
-    issues: list[str] = []
+    issues: list[QualityIssue] = []
     out_of_range = out_rate = unseen = unseen_rate = allowance = None
     if ref.kind == "numeric" and state.numeric is not None and ref.count:
         out_of_range = state.numeric.below + state.numeric.above
         out_rate = _rate(out_of_range, usable)
         allowance = range_allowance(ref.count)
-        if out_rate is not None and out_rate > OUT_OF_RANGE_RATE + allowance:
+        limit = OUT_OF_RANGE_RATE + allowance
+        if out_rate is not None and out_rate > limit:
             issues.append(
-                f"{out_rate:.1%} of values outside the reference range "
-                f"(limit {OUT_OF_RANGE_RATE + allowance:.1%})"
+                QualityIssue(
+                    ref.name,
+                    "out_of_range_rate",
+                    out_rate,
+                    limit,
+                    f"{out_rate:.1%} of values outside the reference range (limit {limit:.1%})",
+                )
             )
     elif ref.kind == "categorical" and ref.other == 0:
         new = {v: c for v, c in state.counts.items() if v not in ref.frequencies}
         unseen, unseen_rate = len(new), _rate(sum(new.values()), usable)
         if unseen_rate is not None and unseen_rate > UNSEEN_RATE:
-            issues.append(f"{unseen_rate:.1%} of values are categories the reference never had")
-    if missing_rate > (ref_missing or 0.0) + MISSING_RISE:
-        issues.append(f"missing rate {missing_rate:.1%} (reference {ref_missing or 0.0:.1%})")
+            issues.append(
+                QualityIssue(
+                    ref.name,
+                    "unseen_category_rate",
+                    unseen_rate,
+                    UNSEEN_RATE,
+                    f"{unseen_rate:.1%} of values are categories the reference never had "
+                    f"(limit {UNSEEN_RATE:.1%})",
+                )
+            )
+    missing_limit = (ref_missing or 0.0) + MISSING_RISE
+    if missing_rate > missing_limit:
+        issues.append(
+            QualityIssue(
+                ref.name,
+                "missing_rate",
+                missing_rate,
+                missing_limit,
+                f"missing rate {missing_rate:.1%} (reference {ref_missing or 0.0:.1%}, "
+                f"limit {missing_limit:.1%})",
+            )
+        )
     if state.invalid:
-        issues.append(f"{state.invalid} values do not fit a {ref.kind} column")
+        issues.append(
+            QualityIssue(
+                ref.name,
+                "type_violations",
+                float(state.invalid),
+                0.0,
+                f"{state.invalid} values do not fit a {ref.kind} column (limit 0)",
+            )
+        )
     if usable == 0:
+        if not issues:
+            issues.append(QualityIssue(ref.name, "usable_values", 0.0, 1.0, "no usable values"))
         status: QualityStatus = "all missing"
     else:
         status = "issue" if issues else "ok"
