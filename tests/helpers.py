@@ -98,7 +98,11 @@ def recorded(steward: Steward, *names: str, after: int = 0) -> list[DomainEvent]
 def settle(steward: Steward) -> None:
     """Deliver every committed event to the subscribers now, as a server's dispatcher
     would shortly (tests that call services directly have no dispatcher running)."""
-    assert Dispatcher(steward).settle(), "events were still undelivered after 30 s"
+    dispatcher = Dispatcher(steward)
+    try:
+        assert dispatcher.settle(), "events were still undelivered after 30 s"
+    finally:
+        dispatcher.stop()  # releases its leases, so the next settle need not wait them out
 
 
 def wait_delivered(api: httpx.Client) -> None:

@@ -88,6 +88,23 @@ class Change:
             )
         )
 
+    def publish(
+        self, name: str, object_type: str, object_id: str | int, payload: dict[str, Any]
+    ) -> None:
+        """Queue the event ``name`` without an audit record: for facts that are already
+        stored in their own table (a monitor run), so the audit trail holds changes, not
+        every scheduled run."""
+        catalogue().check(name, object_type, payload)
+        self.events.append(
+            DomainEvent(
+                name=name,
+                actor=self.actor,
+                object_type=object_type,
+                object_id=str(object_id),
+                payload=payload,
+            )
+        )
+
 
 class Steward:
     def __init__(self, settings: Settings | None = None, *, migrate_schema: bool = True) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import ConfigDict
+
 from modelsteward.events.catalogue import EventType, Payload
 
 Severity = Literal["critical", "warning", "info"]
@@ -48,7 +50,42 @@ class AlertChanged(Payload):
     reason: str | None = None
 
 
+class RuleChanged(Payload):
+    """An alert rule as stored (its spec's fields with id, origin and times); empty when
+    deleted (the audit record's ``before`` keeps it)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: int | None = None
+    name: str | None = None
+
+
+class SilenceChanged(Payload):
+    id: int
+    matchers: list[str]
+    comment: str
+    starts_at: str
+    ends_at: str
+    active: bool
+    created_by: str
+    expired_by: str | None = None
+
+
+def _rule(name: str, meaning: str) -> EventType:
+    return EventType(name, meaning, "alert_rule", RuleChanged)
+
+
 EVENTS = [
+    _rule(
+        "alert_rule.created", "An alert rule was created (by a person, or a deployment's default)."
+    ),
+    _rule("alert_rule.updated", "An alert rule's spec or enabled flag changed."),
+    _rule("alert_rule.deleted", "An alert rule that never raised an alert was deleted."),
+    EventType(
+        "silence.created", "A silence now mutes matching new alerts.", "silence", SilenceChanged
+    ),
+    EventType(
+        "silence.expired", "A silence was ended by hand before its time.", "silence", SilenceChanged
+    ),
     EventType("alert.opened", "A rule started firing for a target.", "alert", AlertChanged),
     EventType(
         "alert.acknowledged",

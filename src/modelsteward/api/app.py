@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from modelsteward import __version__
+from modelsteward.alerting.prometheus import AlertCollector
 from modelsteward.api.errors import install_error_handlers
 from modelsteward.api.middleware import BodyLimitMiddleware, BodyLimits, RequestIdMiddleware
 from modelsteward.api.routes import (
+    alerts,
     aliases,
     audit,
     bundles,
@@ -51,6 +53,7 @@ def create_app(steward: Steward | None = None) -> FastAPI:
     serving = Serving(steward)
     serving.metrics.registry.register(MonitorCollector(steward))
     serving.metrics.registry.register(EventCollector(steward))
+    serving.metrics.registry.register(AlertCollector(steward))
 
     scheduler = background_work(steward)
     # Cluster subscribers are delivered where background work runs; process ones here.
@@ -103,6 +106,9 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         events.router,
         channels.router,
         channels.log_router,
+        alerts.router,
+        alerts.rules_router,
+        alerts.silences_router,
     ):
         app.include_router(router)
     _mount_web(app)

@@ -31,6 +31,9 @@ class Permission(StrEnum):
     EVENTS_REDELIVER = "events.redeliver"
     CHANNELS_READ = "channels.read"  # channels and the notification log
     CHANNELS_MANAGE = "channels.manage"  # add, change, test channels; send again
+    ALERTS_READ = "alerts.read"  # alerts, rules, silences
+    ALERTS_HANDLE = "alerts.handle"  # acknowledge, resolve, silence
+    ALERT_RULES_MANAGE = "alerts.rules"  # create, change, delete rules
 
 
 class Role(StrEnum):
@@ -43,7 +46,7 @@ class Role(StrEnum):
     APPLICATION = "application"
 
 
-_READ = {Permission.INVENTORY_READ, Permission.CHANNELS_READ}
+_READ = {Permission.INVENTORY_READ, Permission.CHANNELS_READ, Permission.ALERTS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset(_READ),
@@ -58,12 +61,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
         | {Permission.LIFECYCLE_TRANSITION, Permission.TASKS_DECIDE, Permission.MONITORING_WRITE}
         | {Permission.EVENTS_REDELIVER, Permission.CHANNELS_MANAGE}
+        | {Permission.ALERTS_HANDLE, Permission.ALERT_RULES_MANAGE}
     ),
     Role.RISK_MANAGER: frozenset(
         _READ
         | {Permission.INVENTORY_ARCHIVE, Permission.TRUST_GRANT, Permission.AUDIT_READ}
         | {Permission.TASKS_DECIDE, Permission.LIFECYCLE_TRANSITION}
-        | {Permission.OWNERSHIP_TRANSFER}
+        | {Permission.OWNERSHIP_TRANSFER, Permission.ALERTS_HANDLE}
     ),
     # Defines the life cycles models follow; decides nothing about a single model.
     Role.ARCHITECT: frozenset(_READ | {Permission.LIFECYCLE_DEFINE, Permission.AUDIT_READ}),

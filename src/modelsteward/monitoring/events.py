@@ -44,6 +44,20 @@ class MetricStatus(Payload):
     window_end: str
 
 
+class MonitorRan(Payload):
+    """A monitor run was stored: what alert rules evaluate, window after window."""
+
+    model: str
+    deployment: str
+    monitor: str
+    monitor_id: int
+    type: str
+    run_id: int
+    status: str
+    rows: int
+    window_end: str
+
+
 EVENTS = [
     EventType(
         "monitor.created", "A monitor was created for a deployment.", "monitor", MonitorCreated
@@ -77,5 +91,11 @@ EVENTS = [
         "A breached metric is within its threshold again.",
         "monitor",
         MetricStatus,
+    ),
+    EventType(
+        "monitor.ran",
+        "A monitor run and its points were stored (every run, breached or not).",
+        "monitor",
+        MonitorRan,
     ),
 ]

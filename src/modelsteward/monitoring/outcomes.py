@@ -1,6 +1,7 @@
 """A monitor run's outcome, stored: the run, its points, and the events a status change raises.
 
-A point whose status turns from ok (or nothing) to breached publishes
+Every run also publishes ``monitor.ran`` (no audit record: the run is its own record),
+which alert rules evaluate. A point whose status turns from ok (or nothing) to breached publishes
 ``metric.breached``; the reverse ``metric.recovered``, compared with the series'
 previous ok/breached point, so "not enough data" in between changes nothing. The run,
 its points, the monitor's last status and the events are one transaction.
@@ -109,6 +110,22 @@ def store_outcome(
             .where(Deployment.id == monitor.deployment_id)
         )
         events = _publish(change, monitor, deployment, model or "", views, previous)
+        change.publish(
+            "monitor.ran",
+            "monitor",
+            monitor.id,
+            {
+                "model": model or "",
+                "deployment": deployment,
+                "monitor": monitor.name,
+                "monitor_id": monitor.id,
+                "type": monitor.type,
+                "run_id": run.id,
+                "status": evaluation.status,
+                "rows": evaluation.rows,
+                "window_end": now.isoformat(),
+            },
+        )
         monitor.last_status, monitor.last_run_at = evaluation.status, now
         if evaluation.baseline is not None:
             monitor.baseline = evaluation.baseline
