@@ -4,6 +4,10 @@ The session cookie holds an API token: the one pasted, or a new ``web-session`` 
 issued on password sign-in. It is HttpOnly and SameSite=Strict, so scripts cannot read
 it and other sites cannot ride on it. It lasts ``STEWARD_SESSION_HOURS``, and so does a
 password sign-in's token.
+
+Signing in and out are posts from this server's own pages only (``same_origin``): a
+cross-site form could otherwise sign the victim's browser in as the attacker (login
+CSRF), whose session would then see what the victim enters.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from modelsteward.identity.users import (
     issue_token,
     revoke_session,
 )
+from modelsteward.web.csrf import same_origin
 from modelsteward.web.errors import safe_next
 from modelsteward.web.rendering import SECURITY_HEADERS, render
 
@@ -52,7 +57,7 @@ def login_form(request: Request) -> Response:
     return _login_page(request, request.query_params.get("next", "/"))
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(same_origin)])
 async def login(request: Request) -> Response:
     async with request.form(max_files=0, max_fields=8) as form:
         fields = {k: str(v)[:_MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
@@ -105,7 +110,7 @@ def logout_form(request: Request) -> Response:
     return render(request, "logout.html")
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Depends(same_origin)])
 def logout(request: Request) -> Response:
     """Clears the cookie; a session token issued by password sign-in is also revoked.
 
