@@ -123,6 +123,12 @@ class Settings:
     session_hours: float = 12.0
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     """Host header values requests may carry (``STEWARD_ALLOWED_HOSTS``); others get 400."""
+    login_max_failures: int = 5
+    login_address_max_failures: int = 20
+    login_window_s: float = 900.0
+    login_lockout_s: float = 30.0
+    login_max_lockout_s: float = 3600.0
+    """Host header values requests may carry (``STEWARD_ALLOWED_HOSTS``); others get 400."""
 
     @property
     def home_id(self) -> str:
@@ -188,6 +194,11 @@ class Settings:
             audit_checkpoint_minutes=float(env.get("STEWARD_AUDIT_CHECKPOINT_MINUTES", "60")),
             session_hours=_positive(env, "STEWARD_SESSION_HOURS", "12"),
             allowed_hosts=allowed_hosts(env.get("STEWARD_ALLOWED_HOSTS")),
+            login_max_failures=_count(env, "STEWARD_LOGIN_MAX_FAILURES", "5"),
+            login_address_max_failures=_count(env, "STEWARD_LOGIN_ADDRESS_MAX_FAILURES", "20"),
+            login_window_s=_positive(env, "STEWARD_LOGIN_WINDOW_SECONDS", "900"),
+            login_lockout_s=_positive(env, "STEWARD_LOGIN_LOCKOUT_SECONDS", "30"),
+            login_max_lockout_s=_positive(env, "STEWARD_LOGIN_MAX_LOCKOUT_SECONDS", "3600"),
         )
 
 
@@ -200,6 +211,13 @@ def _positive(env: dict[str, str], name: str, default: str) -> float:
     if not value > 0:
         raise ValueError(f"{name} must be more than 0 seconds, not {raw[:32]!r}")
     return value
+
+
+def _count(env: dict[str, str], name: str, default: str) -> int:
+    raw = env.get(name, default)
+    if not raw.strip().isdecimal() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw[:32]!r}")
+    return int(raw)
 
 
 def _networks(raw: str) -> tuple[str, ...]:
