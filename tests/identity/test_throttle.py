@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from modelsteward.context import Steward
 from modelsteward.errors import TooManyRequests, Unauthorized
@@ -70,3 +70,20 @@ def test_rows_of_long_quiet_keys_are_removed(any_steward: Steward) -> None:
         keys = set(conn.execute(select(LoginThrottle.key)).scalars())
         assert conn.execute(select(func.count()).select_from(LoginThrottle)).scalar() == 3
     assert account_key("ghost-1") not in keys and account_key("ghost-2") in keys
+
+
+def test_attempts_counted_by_a_process_that_died_are_forgiven_when_the_window_ends(
+    any_steward: Steward,
+) -> None:
+    """Counted before the check, an attempt whose process was killed never becomes a
+    failure or a success; the count it left holds only until its window ends."""
+    create_user(any_steward, SYSTEM, "dana", "viewer", password=PASSWORD)
+    row = {"key": account_key("dana"), "failures": 5, "lockouts": 0, "locked_until": None}
+    now = datetime.now(UTC)
+    with any_steward.db.transaction() as conn:
+        conn.execute(insert(LoginThrottle).values(**row, window_started_at=now, updated_at=now))
+    assert _try(any_steward, PASSWORD) == "locked"
+    started = now - timedelta(seconds=any_steward.settings.login_window_s + 1)
+    with any_steward.db.transaction() as conn:
+        conn.execute(update(LoginThrottle).values(window_started_at=started))
+    assert _try(any_steward, PASSWORD) == "signed in"

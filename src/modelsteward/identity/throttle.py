@@ -103,12 +103,16 @@ def _admit(steward: Steward, keys: dict[str, str], account: str | None) -> None:
             )
         )
         waits: list[float] = []
+        window = timedelta(seconds=settings.login_window_s)
         rows = {key: _row(conn, key, now) for key in sorted(keys)}
         for key, row in rows.items():
             locked_until = as_utc(row.locked_until) if row.locked_until is not None else None
+            in_window = as_utc(row.window_started_at) + window > now
             if locked_until is not None and locked_until > now:
                 waits.append((locked_until - now).total_seconds())
-            elif row.failures >= _limit(settings, keys[key]):  # the last ones are in flight
+            elif in_window and row.failures >= _limit(settings, keys[key]):
+                # The last attempts are still being checked (or their process died, which
+                # the window's end forgives): none more until they are decided.
                 waits.append(_lockout_s(settings, row.lockouts + 1))
         if waits:
             wait_s = max(1, math.ceil(max(waits)))
@@ -123,7 +127,6 @@ def _admit(steward: Steward, keys: dict[str, str], account: str | None) -> None:
                 retry_after_s=wait_s,
             )
         for key, row in rows.items():
-            window = timedelta(seconds=settings.login_window_s)
             values: dict[str, object] = {"failures": row.failures + 1, "updated_at": now}
             if as_utc(row.window_started_at) + window <= now:  # a new window
                 values |= {"failures": 1, "window_started_at": now}
