@@ -62,6 +62,11 @@ def settings_for(home: Path, db_url: str | None = None, **extra: str) -> Setting
     return Settings.from_env(env)
 
 
+def own_origin(client: httpx.Client) -> dict[str, str]:
+    """The ``Origin`` header a browser sends with a form posted from the server's own page."""
+    return {"Origin": str(client.base_url).rstrip("/")}
+
+
 def admin_token_of(instance: Steward) -> str:
     return instance.settings.admin_token_path.read_text().strip()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,10 @@ DEFAULT_MAX_LOADED_BYTES = 4 * 1024**3
 
 
 PART_CODECS = ("none", "snappy", "lz4", "zstd", "gzip", "brotli")
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+"""Host names a request may carry when ``STEWARD_ALLOWED_HOSTS`` is unset."""
+_WILDCARD_BINDS = ("", "0.0.0.0", "::", "[::]")
 
 
 def _part_compression(value: str | None, compact_minutes: float) -> str:
@@ -42,6 +47,40 @@ def _switch(value: str, name: str) -> bool:
     if lowered in ("off", "false", "0", "no"):
         return False
     raise ValueError(f"{name} must be 'on' or 'off', not {value[:20]!r}")
+
+
+def allowed_hosts(raw: str | None) -> tuple[str, ...]:
+    """``STEWARD_ALLOWED_HOSTS``: comma-separated host names (``*.example.com`` for a
+    domain's hosts, ``*`` for any); unset or empty, the local names only."""
+    if raw is None or not raw.strip():
+        return LOCAL_HOSTS
+    found: list[str] = []
+    for part in (p.strip().lower() for p in raw.split(",")):
+        if not part:
+            continue
+        if part != "*" and ("*" in part[1:] or (part.startswith("*") and part[:2] != "*.")):
+            raise ValueError(
+                f"STEWARD_ALLOWED_HOSTS: {part[:64]!r} is not a host name or a pattern "
+                "like '*.example.com' (or '*' for any)"
+            )
+        if ":" in part and not part.startswith("["):  # an IPv6 address, as Host writes it
+            part = f"[{part}]"
+        found.append(part)
+    return tuple(found) or LOCAL_HOSTS
+
+
+def bind_hosts(bind: str) -> tuple[str, ...]:
+    """The default allow-list for a server listening on ``bind``: the local names and the
+    address itself; on every interface (``0.0.0.0``), the machine's names and addresses."""
+    if bind.strip().lower() not in _WILDCARD_BINDS:
+        return tuple(dict.fromkeys((*LOCAL_HOSTS, *allowed_hosts(bind))))
+    names = {socket.gethostname(), socket.getfqdn()}
+    for name in list(names):
+        try:
+            names.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+        except OSError:
+            continue
+    return tuple(dict.fromkeys((*LOCAL_HOSTS, *allowed_hosts(",".join(sorted(names))))))
 
 
 def home_id(home: Path) -> str:
@@ -82,6 +121,14 @@ class Settings:
     """CIDRs outbound notifications may reach although private, loopback or link-local."""
     audit_checkpoint_minutes: float = 60.0
     session_hours: float = 12.0
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    """Host header values requests may carry (``STEWARD_ALLOWED_HOSTS``); others get 400."""
+    login_max_failures: int = 5
+    login_address_max_failures: int = 20
+    login_window_s: float = 900.0
+    login_lockout_s: float = 30.0
+    login_max_lockout_s: float = 3600.0
+    """Host header values requests may carry (``STEWARD_ALLOWED_HOSTS``); others get 400."""
 
     @property
     def home_id(self) -> str:
@@ -146,6 +193,12 @@ class Settings:
             allow_networks=_networks(env.get("STEWARD_ALLOW_NETWORKS", "")),
             audit_checkpoint_minutes=float(env.get("STEWARD_AUDIT_CHECKPOINT_MINUTES", "60")),
             session_hours=_positive(env, "STEWARD_SESSION_HOURS", "12"),
+            allowed_hosts=allowed_hosts(env.get("STEWARD_ALLOWED_HOSTS")),
+            login_max_failures=_count(env, "STEWARD_LOGIN_MAX_FAILURES", "5"),
+            login_address_max_failures=_count(env, "STEWARD_LOGIN_ADDRESS_MAX_FAILURES", "20"),
+            login_window_s=_positive(env, "STEWARD_LOGIN_WINDOW_SECONDS", "900"),
+            login_lockout_s=_positive(env, "STEWARD_LOGIN_LOCKOUT_SECONDS", "30"),
+            login_max_lockout_s=_positive(env, "STEWARD_LOGIN_MAX_LOCKOUT_SECONDS", "3600"),
         )
 
 
@@ -158,6 +211,13 @@ def _positive(env: dict[str, str], name: str, default: str) -> float:
     if not value > 0:
         raise ValueError(f"{name} must be more than 0 seconds, not {raw[:32]!r}")
     return value
+
+
+def _count(env: dict[str, str], name: str, default: str) -> int:
+    raw = env.get(name, default)
+    if not raw.strip().isdecimal() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw[:32]!r}")
+    return int(raw)
 
 
 def _networks(raw: str) -> tuple[str, ...]:

@@ -62,6 +62,22 @@ class UntrustedArtifact(StewardError):
     status, code, exit_code = 422, "untrusted_artifact", 7
 
 
+class TooManyRequests(StewardError):
+    """Refused for now; ``retry_after_s`` says when trying again may succeed."""
+
+    status, code, exit_code = 429, "too_many_requests", 9
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(StewardError):
     status, code, exit_code = 503, "unavailable", 8
 

@@ -104,7 +104,9 @@ def test_a_models_trail_has_its_versions_life_cycle_tasks_deployments_and_monito
 
     with httpx.Client(base_url=server) as browser:
         signed_in = browser.post(
-            "/login", data={"method": "token", "token": admin_token_of(steward), "next": "/"}
+            "/login",
+            data={"method": "token", "token": admin_token_of(steward), "next": "/"},
+            headers={"Origin": server},
         )
         assert signed_in.status_code == 303
         page = browser.get(f"/models/{MODEL}").text

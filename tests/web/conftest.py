@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from tests.helpers import people
+from tests.helpers import own_origin, people
 from tests.web.deploying import deploy
 
 from modelsteward.context import Steward
@@ -262,7 +262,11 @@ SignIn = Callable[[httpx.Client, str], httpx.Response]
 
 
 def _sign_in(client: httpx.Client, token: str) -> httpx.Response:
-    return client.post("/login", data={"method": "token", "token": token, "next": "/"})
+    return client.post(
+        "/login",
+        data={"method": "token", "token": token, "next": "/"},
+        headers=own_origin(client),
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from tests.helpers import own_origin
 
 from modelsteward.api.app import create_app
 from modelsteward.api.policy import SESSION_COOKIE, Policy, Public
@@ -79,7 +80,9 @@ def test_password_login_issues_a_web_session_token(
 ) -> None:
     create_user(steward, SYSTEM, "dana", "data-scientist", password="correct horse")
     response = anonymous.post(
-        "/login", data={"username": "dana", "password": "correct horse", "next": "/"}
+        "/login",
+        data={"username": "dana", "password": "correct horse", "next": "/"},
+        headers=own_origin(anonymous),
     )
     assert response.status_code == 303
     issued = list_events(steward, object_type="user", object_id="dana")[0]
@@ -94,9 +97,13 @@ def test_signing_out_revokes_the_web_session_token(
     steward: Steward, anonymous: httpx.Client
 ) -> None:
     create_user(steward, SYSTEM, "dana", "viewer", password="correct horse")
-    anonymous.post("/login", data={"username": "dana", "password": "correct horse", "next": "/"})
+    anonymous.post(
+        "/login",
+        data={"username": "dana", "password": "correct horse", "next": "/"},
+        headers=own_origin(anonymous),
+    )
     session_token = anonymous.cookies[SESSION_COOKIE]
-    anonymous.post("/logout")
+    anonymous.post("/logout", headers=own_origin(anonymous))
     api = anonymous.get("/api/v1/whoami", headers={"Authorization": f"Bearer {session_token}"})
     assert api.status_code == 401
     assert (
@@ -108,7 +115,9 @@ def test_wrong_password_shows_the_form_again_with_401(
     steward: Steward, anonymous: httpx.Client
 ) -> None:
     create_user(steward, SYSTEM, "dana", "viewer", password="correct horse")
-    response = anonymous.post("/login", data={"username": "dana", "password": "wrong"})
+    response = anonymous.post(
+        "/login", data={"username": "dana", "password": "wrong"}, headers=own_origin(anonymous)
+    )
     assert response.status_code == 401
     assert "Unknown user or wrong password." in response.text
     assert 'name="password"' in response.text
@@ -136,14 +145,16 @@ def test_next_is_followed_only_to_local_paths(
     anonymous: httpx.Client, admin_token: str, next_path: str, expected: str
 ) -> None:
     response = anonymous.post(
-        "/login", data={"method": "token", "token": admin_token, "next": next_path}
+        "/login",
+        data={"method": "token", "token": admin_token, "next": next_path},
+        headers=own_origin(anonymous),
     )
     assert response.status_code == 303
     assert response.headers["location"] == expected
 
 
 def test_logout_clears_the_session(browser_session: httpx.Client) -> None:
-    response = browser_session.post("/logout")
+    response = browser_session.post("/logout", headers=own_origin(browser_session))
     assert response.status_code == 303
     assert response.headers["location"] == "/login?signed_out=1"
     assert f'{SESSION_COOKIE}=""' in response.headers["set-cookie"]

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from modelsteward import __version__
 from modelsteward.alerting.prometheus import AlertCollector
@@ -118,6 +119,13 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         uploads=upload_routes(app.routes),
     )
     app.add_middleware(BodyLimitMiddleware, limits=limits)
+    # A Host outside STEWARD_ALLOWED_HOSTS is refused before anything reads the request:
+    # a DNS-rebinding page cannot reach a local server under its own name.
+    app.add_middleware(
+        TrustedHostMiddleware,
+        allowed_hosts=list(steward.settings.allowed_hosts),
+        www_redirect=False,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -1,7 +1,8 @@
 """One JSON error shape for every failure: ``{"error": {code, message, request_id}}``.
 
 Never an HTML page or a stack trace: unexpected exceptions are logged with the
-request id and answered with a generic 500.
+request id and answered with a generic 500. A client that goes away before its body
+has arrived is no server failure: it is logged as a disconnect, without a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from modelsteward.api.policy import Policy
 from modelsteward.errors import StewardError
@@ -56,6 +58,20 @@ def with_retry_after(response: JSONResponse, exc: StewardError) -> JSONResponse:
     if retry_after_s:
         response.headers["Retry-After"] = str(retry_after_s)
     return response
+
+
+def client_gone(request: Request) -> Response:
+    """Log a request whose client disconnected mid-body; the answer reaches no one.
+
+    Whatever the route had staged (spooled parts, temporary files) is removed by its own
+    ``finally``, as for any refused request; the status only names the case in logs."""
+    log.info(
+        "client disconnected before sending the whole body: %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id(request),
+    )
+    return Response(status_code=400, headers={"Connection": "close"})
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -109,8 +125,14 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(first["loc"][1:] or first["loc"])
         return error_response(request, 422, "invalid_input", f"{where}: {first['msg']}", details)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        return client_gone(request)
+
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, ClientDisconnect):  # FastAPI's "error parsing the body"
+            return client_gone(request)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, str(exc.detail))
 

@@ -110,6 +110,7 @@ def server(
     import uvicorn
 
     from modelsteward.background import start_worker, stop_worker
+    from modelsteward.config import bind_hosts
     from modelsteward.context import Steward
     from modelsteward.identity.users import ensure_bootstrap_admin
 
@@ -124,6 +125,9 @@ def server(
         console.print(f"background work in process {worker.pid}")
     if background is not Background.inline:
         os.environ["STEWARD_SCHEDULER_SECONDS"] = "0"  # for the serving processes only
+    if not os.environ.get("STEWARD_ALLOWED_HOSTS", "").strip():
+        os.environ["STEWARD_ALLOWED_HOSTS"] = ",".join(bind_hosts(host))
+    console.print(f"accepting Host: {os.environ['STEWARD_ALLOWED_HOSTS']}", highlight=False)
     console.print(f"modelsteward on http://{host}:{port}  (API docs: /api/v1/docs)")
     # uvicorn shuts down gracefully on SIGTERM, then raises it again to the handler found
     # before it: this one unwinds to ``finally``, so the worker is stopped, not orphaned.

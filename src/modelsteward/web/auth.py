@@ -3,7 +3,11 @@
 The session cookie holds an API token: the one pasted, or a new ``web-session`` token
 issued on password sign-in. It is HttpOnly and SameSite=Strict, so scripts cannot read
 it and other sites cannot ride on it. It lasts ``STEWARD_SESSION_HOURS``, and so does a
-password sign-in's token.
+password sign-in's token. Failed sign-ins are throttled (``identity.throttle``).
+
+Signing in and out are posts from this server's own pages only (``same_origin``): a
+cross-site form could otherwise sign the victim's browser in as the attacker (login
+CSRF), whose session would then see what the victim enters.
 """
 
 from __future__ import annotations
@@ -16,13 +20,10 @@ from starlette.responses import RedirectResponse, Response
 
 from modelsteward.api.policy import PUBLIC, SESSION_COOKIE, steward_of
 from modelsteward.context import Steward
-from modelsteward.errors import Unauthorized
-from modelsteward.identity.users import (
-    authenticate_password,
-    authenticate_token,
-    issue_token,
-    revoke_session,
-)
+from modelsteward.errors import TooManyRequests, Unauthorized
+from modelsteward.identity.throttle import sign_in_with_password, sign_in_with_token
+from modelsteward.identity.users import issue_token, revoke_session
+from modelsteward.web.csrf import same_origin
 from modelsteward.web.errors import safe_next
 from modelsteward.web.rendering import SECURITY_HEADERS, render
 
@@ -52,22 +53,27 @@ def login_form(request: Request) -> Response:
     return _login_page(request, request.query_params.get("next", "/"))
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(same_origin)])
 async def login(request: Request) -> Response:
     async with request.form(max_files=0, max_fields=8) as form:
         fields = {k: str(v)[:_MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
     next_path = safe_next(fields.get("next"))
     steward = steward_of(request)
     by_token = fields.get("method") == "token"
+    address = request.client.host if request.client else "unknown"
     try:
         if by_token:
             token = fields.get("token", "").strip()
-            await run_in_threadpool(authenticate_token, steward, token)
+            await run_in_threadpool(sign_in_with_token, steward, token, address)
         else:
-            token = await _password_session(steward, fields)
+            token = await _password_session(steward, fields, address)
     except Unauthorized as exc:
         message = "That token is not valid or has been revoked." if by_token else exc.message
         return _login_page(request, next_path, error=message, status_code=401)
+    except TooManyRequests as exc:
+        page = _login_page(request, next_path, error=exc.message, status_code=429)
+        page.headers["Retry-After"] = str(exc.retry_after_s or 1)
+        return page
     response = RedirectResponse(next_path, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         SESSION_COOKIE,
@@ -81,13 +87,14 @@ async def login(request: Request) -> Response:
     return response
 
 
-async def _password_session(steward: Steward, fields: dict[str, str]) -> str:
-    """Check the password, then issue the token the cookie will carry."""
+async def _password_session(steward: Steward, fields: dict[str, str], address: str) -> str:
+    """Check the password (throttled per account and address), then issue the token the
+    cookie will carry."""
     name, password = fields.get("username", "").strip(), fields.get("password", "")
     if not name or not password:
         raise Unauthorized("Enter your user name and password.")
     try:
-        principal = await run_in_threadpool(authenticate_password, steward, name, password)
+        principal = await run_in_threadpool(sign_in_with_password, steward, name, password, address)
     except Unauthorized:
         raise Unauthorized("Unknown user or wrong password.") from None
     return await run_in_threadpool(
@@ -105,7 +112,7 @@ def logout_form(request: Request) -> Response:
     return render(request, "logout.html")
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Depends(same_origin)])
 def logout(request: Request) -> Response:
     """Clears the cookie; a session token issued by password sign-in is also revoked.
 
