@@ -1,7 +1,7 @@
 """login_throttles: failed sign-ins per account and per client address, and lockouts
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-07 23:15:00.000000
 
 Kept in the database, not in a process, so every replica sees the same count.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
