@@ -1,0 +1,80 @@
+"""A run's data snapshot: the pipeline's data copied once into the artifact store.
+
+The snapshot's sha256 is the data hash that lineage records, that deduplicates requests
+(model, cause, snapshot) and that ``steward reproduce`` trains on again: a run never
+reads data that could have changed since it was asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+
+from modelsteward.errors import InvalidInput
+from modelsteward.store.artifacts import StoredBlob
+from modelsteward.training.specs import FileData, PipelineSpec, ProductionData
+
+CHUNK = 1 << 20
+
+if TYPE_CHECKING:
+    from modelsteward.context import Steward
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    sha256: str
+    name: str
+    """``data.csv`` or ``data.parquet``: how the run reads it."""
+
+
+def _file(steward: Steward, data: FileData) -> Snapshot:
+    suffix = ".csv" if data.location.lower().endswith(".csv") else ".parquet"
+    try:
+        with fsspec.open(data.location, "rb") as handle:
+            blob = steward.artifacts.put_stream(iter(lambda: handle.read(CHUNK), b""))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"data.location: cannot read {data.location}: {exc}"[:500]) from None
+    return Snapshot(blob.sha256, f"data{suffix}")
+
+
+def production_frame(steward: Steward, data: ProductionData, target: str) -> Any:
+    """Labelled requests of the window: each logged input row with its label as ``target``."""
+    import pandas as pd
+
+    from modelsteward.serving.labels import LabelStore
+    from modelsteward.serving.predlog import PredictionLog
+
+    since = datetime.now(UTC) - timedelta(hours=data.window_hours)
+    with PredictionLog(steward.settings.logs_url) as log:
+        joined = LabelStore(steward.settings.logs_url).joined(log, data.deployment, since)
+    rows: list[dict[str, Any]] = []
+    for inputs, label in zip(
+        joined.column("inputs").to_pylist(), joined.column("label").to_pylist(), strict=True
+    ):
+        if label is None or inputs is None:
+            continue
+        for row in json.loads(inputs):
+            if isinstance(row, dict):
+                rows.append({**row, target: json.loads(label)})
+    if not rows:
+        raise InvalidInput(
+            f"data: deployment {data.deployment!r} has no labelled requests in the last "
+            f"{data.window_hours:g} hours"
+        )
+    return pd.DataFrame(rows)
+
+
+def _production(steward: Steward, data: ProductionData, target: str) -> Snapshot:
+    frame = production_frame(steward, data, target)
+    blob: StoredBlob = steward.artifacts.put_bytes(frame.to_csv(index=False).encode())
+    return Snapshot(blob.sha256, "data.csv")
+
+
+def take_snapshot(steward: Steward, spec: PipelineSpec) -> Snapshot:
+    if isinstance(spec.data, FileData):
+        return _file(steward, spec.data)
+    return _production(steward, spec.data, spec.target)
