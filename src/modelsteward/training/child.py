@@ -89,19 +89,49 @@ def library_versions() -> dict[str, str]:
     return found
 
 
+def _renumbered(entries: list[tuple[Any, bytes]]) -> list[tuple[str, bytes]]:
+    """skops names shared objects and array files by ``id()`` (a memory address, new on
+    every run); number them by first appearance in ``schema.json`` instead."""
+    import re
+
+    found = dict(entries_by_name(entries))
+    schema = found.get("schema.json")
+    if schema is None:
+        return [(info.filename, data) for info, data in entries]
+    pattern = re.compile(rb'(?<="__id__": )\d+|(?<=")\d+(?=\.npy")')
+    numbers: dict[bytes, bytes] = {}
+    for match in pattern.finditer(schema):
+        numbers.setdefault(match.group(), str(len(numbers) + 1).encode())
+    renamed = []
+    for info, data in entries:
+        name = info.filename
+        if name == "schema.json":
+            data = pattern.sub(lambda m: numbers.get(m.group(), m.group()), data)
+        elif name.endswith(".npy") and name[:-4].encode() in numbers:
+            name = numbers[name[:-4].encode()].decode() + ".npy"
+        renamed.append((name, data))
+    return renamed
+
+
+def entries_by_name(entries: list[tuple[Any, bytes]]) -> list[tuple[str, bytes]]:
+    return [(info.filename, data) for info, data in entries]
+
+
 def normalise_zip(path: Path) -> None:
-    """Rewrite a zip (skops files are zips) with fixed entry times, so that training the
-    same model twice gives the same bytes: zip entries otherwise carry the save time."""
+    """Rewrite a zip (skops files are zips) with fixed entry times and numbered object
+    ids, so that training the same model twice gives the same bytes."""
     import zipfile
 
     if not zipfile.is_zipfile(path):
         return
     with zipfile.ZipFile(path) as source:
         entries = [(info, source.read(info)) for info in source.infolist()]
+        kinds = {info.filename: info.compress_type for info in source.infolist()}
+    renamed = _renumbered(entries)
     with zipfile.ZipFile(path, "w") as target:
-        for info, data in entries:
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
-            fixed.compress_type = info.compress_type
+        for (name, data), (info, _) in zip(renamed, entries, strict=True):
+            fixed = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+            fixed.compress_type = kinds[info.filename]
             fixed.external_attr = info.external_attr
             target.writestr(fixed, data)
 

@@ -106,16 +106,22 @@ def job_of(run: Run, source: Path, data: Path) -> dict[str, Any]:
     }
 
 
-def train(steward: Steward, spec: dict[str, Any], folder: Path, run: Run) -> Outcome:
-    """Place the recorded code and data snapshot in ``folder`` and train there."""
-    pipeline = PipelineSpec.model_validate(
-        {k: v for k, v in spec.items() if k != "code_hash"} | {"data": _original(spec["data"])}
-    )
+def train(
+    steward: Steward, spec: dict[str, Any], folder: Path, run: Run, *, renew: bool = True
+) -> Outcome:
+    """Place the recorded code and data snapshot in ``folder`` and train there; with
+    ``renew`` each tick renews the run's lease and shows its progress."""
+    recorded = {k: v for k, v in spec.items() if k != "code_hash"}
+    pipeline = PipelineSpec.model_validate({**recorded, "data": _original(spec["data"])})
     if sources.code_hash(pipeline.source) != spec["code_hash"]:
-        return Outcome(False, "the pipeline's source changed since the run was requested")
+        return Outcome(False, "the pipeline's source changed since the run was recorded")
     source = sources.place(steward.artifacts, pipeline.source, folder / "source")
     data = steward.artifacts.copy_to(spec["data"]["snapshot"], folder / spec["data"]["name"])
-    tick = lambda: _renew(steward, run.id, folder) if run.id else None  # noqa: E731
+
+    def tick() -> None:
+        if renew:
+            _renew(steward, run.id, folder / "out")
+
     return run_child(job_of(run, source, data), folder / "out", pipeline.timeout_s, tick)
 
 
