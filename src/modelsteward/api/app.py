@@ -25,6 +25,7 @@ from modelsteward.api.routes import (
     reports,
     system,
     tasks,
+    training,
     users,
     versions,
 )
@@ -103,6 +104,8 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         events.router,
         channels.router,
         channels.log_router,
+        training.router,
+        training.runs_router,
     ):
         app.include_router(router)
     _mount_web(app)

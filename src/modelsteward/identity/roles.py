@@ -31,6 +31,7 @@ class Permission(StrEnum):
     EVENTS_REDELIVER = "events.redeliver"
     CHANNELS_READ = "channels.read"  # channels and the notification log
     CHANNELS_MANAGE = "channels.manage"  # add, change, test channels; send again
+    TRAINING_WRITE = "training.write"  # define pipelines, start runs, reproduce versions
 
 
 class Role(StrEnum):
@@ -50,14 +51,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DATA_SCIENTIST: frozenset(
         _READ
         | {Permission.INVENTORY_WRITE, Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE}
-        | {Permission.PREDICT, Permission.LIFECYCLE_TRANSITION}
+        | {Permission.PREDICT, Permission.LIFECYCLE_TRANSITION, Permission.TRAINING_WRITE}
     ),
     Role.OPERATOR: frozenset(
         _READ
         | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
         | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
         | {Permission.LIFECYCLE_TRANSITION, Permission.TASKS_DECIDE, Permission.MONITORING_WRITE}
-        | {Permission.EVENTS_REDELIVER, Permission.CHANNELS_MANAGE}
+        | {Permission.EVENTS_REDELIVER, Permission.CHANNELS_MANAGE, Permission.TRAINING_WRITE}
     ),
     Role.RISK_MANAGER: frozenset(
         _READ
