@@ -122,7 +122,9 @@ def test_only_trainers_define_pipelines_and_start_runs(
         assert made.status_code == 201 and made.json()["trusted"] is False
         assert http.post("/api/v1/pipelines/credit/trust", headers=scientist).status_code == 403
         asked = http.post("/api/v1/runs", json={"model": "credit"}, headers=scientist)
-        assert asked.status_code == 422 and "trust is not granted" in asked.json()["error"]["message"]
+        assert (
+            asked.status_code == 422 and "trust is not granted" in asked.json()["error"]["message"]
+        )
         assert (
             http.post("/api/v1/runs", json={"model": "credit"}, headers=viewer).status_code == 403
         )

@@ -3,9 +3,14 @@ candidate or fails with a reason and registers nothing."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from tests.helpers import training_frame
 from tests.training.conftest import (
     DETERMINISTIC,
     HANGS,
@@ -20,8 +25,9 @@ from tests.training.conftest import (
 
 from modelsteward.context import Steward
 from modelsteward.identity.users import SYSTEM
+from modelsteward.registry.loading import load_model
 from modelsteward.registry.versions import get_version, list_versions
-from modelsteward.training.execution import claim, execute, reap_abandoned
+from modelsteward.training.execution import LEASE_S, claim, execute, reap_abandoned, run_folder
 from modelsteward.training.pipelines import create_pipeline
 from modelsteward.training.runs import get_run, request_run, run_log
 
@@ -55,6 +61,60 @@ def test_a_succeeded_run_registers_the_candidate_with_its_lineage(
     assert "scikit-learn" in training["libraries"]
     assert 0.5 <= candidate.metrics["accuracy"] <= 1.0
     assert "training on 60 rows" in run_log(credit, run["id"])
+    loaded = load_model(credit, "credit", 2)
+    frame, _ = training_frame(rows=5)
+    assert len(loaded.predict(frame)) == 5
+
+
+def test_a_run_whose_supervising_process_is_killed_is_failed_once_its_lease_runs_out(
+    credit: Steward, tmp_path: Path
+) -> None:
+    source = write_source(tmp_path / "src", HANGS)
+    create_pipeline(credit, SYSTEM, "credit", pipeline_of(source, write_data(tmp_path / "d.csv")))
+    run = request_run(credit, "ann", "credit", cause="manual")
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE, str(credit.settings.home), str(run["id"])],
+        env={**os.environ, "STEWARD_HOME": str(credit.settings.home)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "about to hang" not in run_log(credit, run["id"]):
+            assert time.monotonic() < deadline and supervisor.poll() is None
+            time.sleep(0.1)
+        assert get_run(credit, run["id"])["status"] == "running"
+    finally:
+        supervisor.kill()  # the server process crashes mid-run
+        supervisor.wait()
+    assert reap_abandoned(credit) == 0  # the lease has not run out yet
+    assert reap_abandoned(credit, now=time.time() + LEASE_S + 1) == 1
+    shown = get_run(credit, run["id"])
+    assert shown["status"] == "failed" and "lease ran out" in shown["reason"]
+    assert not child_alive(credit, run["id"]), "the orphaned training process kept running"
+
+
+def child_alive(steward: Steward, run_id: int) -> bool:
+    """Whether a process still runs the run's job (waits up to 10 s for it to stop)."""
+    job = str(run_folder(steward, run_id) / "out" / "job.json")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-f", job], capture_output=True, text=True)
+        if not found.stdout.strip():
+            return False
+        time.sleep(0.2)
+    return True
+
+
+SUPERVISE = """
+import sys
+from tests.helpers import training_frame
+
+from modelsteward.context import Steward
+from modelsteward.registry.loading import load_model
+from modelsteward.training.execution import claim, execute
+steward = Steward()
+assert claim(steward, int(sys.argv[2]))
+execute(steward, int(sys.argv[2]))
+"""
 
 
 @pytest.mark.parametrize(

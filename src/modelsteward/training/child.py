@@ -181,10 +181,29 @@ def check(job: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def exit_with_parent(interval_s: float = 1.0) -> None:
+    """Stop when the supervising process dies: its run is failed by the reaper, so an
+    orphan would only burn CPU and memory (it runs in a session of its own, so nothing
+    else would stop it)."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(137)
+
+    threading.Thread(target=watch, name="steward-run-watchdog", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     out = Path(job["out"])
     limit_memory(int(job["memory_mb"]))
+    exit_with_parent()
     try:
         result = check(job) if job.get("check") else train(job, out)
     except MemoryError:

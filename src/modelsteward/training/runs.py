@@ -177,5 +177,5 @@ def run_log(steward: Steward, run_id: int) -> str:
         sha = run.log_sha256
     if sha is not None:
         return b"".join(steward.artifacts.iter_bytes(sha)).decode("utf-8", "replace")
-    path = run_folder(steward, run_id) / "log.txt"
+    path = run_folder(steward, run_id) / "out" / "log.txt"
     return path.read_text("utf-8", "replace") if path.exists() else ""
