@@ -42,7 +42,8 @@ def _file(steward: Steward, data: FileData) -> Snapshot:
 
 
 def production_frame(steward: Steward, data: ProductionData, target: str) -> Any:
-    """Labelled requests of the window: each logged input row with its label as ``target``."""
+    """Labelled requests of the window: each logged input row with its label as ``target``
+    (shadow copies and failed requests left out)."""
     import pandas as pd
 
     from modelsteward.serving.labels import LabelStore
@@ -52,10 +53,13 @@ def production_frame(steward: Steward, data: ProductionData, target: str) -> Any
     with PredictionLog(steward.settings.logs_url) as log:
         joined = LabelStore(steward.settings.logs_url).joined(log, data.deployment, since)
     rows: list[dict[str, Any]] = []
-    for inputs, label in zip(
-        joined.column("inputs").to_pylist(), joined.column("label").to_pylist(), strict=True
+    columns = ("inputs", "label", "route", "status")
+    for inputs, label, route, status in zip(
+        *(joined.column(c).to_pylist() for c in columns), strict=True
     ):
-        if label is None or inputs is None:
+        # A shadow's rows repeat the requests its primary answered; failed requests
+        # carry inputs that were refused.
+        if label is None or inputs is None or route == "shadow" or (status or 0) >= 400:
             continue
         for row in json.loads(inputs):
             if isinstance(row, dict):
