@@ -108,6 +108,16 @@ def pipeline_of(source: Path, data: Path, **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def credit(steward: Steward, tmp_path: Path) -> Steward:
     """Model ``credit`` whose version 1 (the champion) is a fitted classifier."""
+    return with_champion(steward, tmp_path)
+
+
+@pytest.fixture
+def any_credit(any_steward: Steward, tmp_path: Path) -> Steward:
+    """Like ``credit``, once on SQLite and once on PostgreSQL."""
+    return with_champion(any_steward, tmp_path)
+
+
+def with_champion(steward: Steward, tmp_path: Path) -> Steward:
     follow_no_lifecycle(steward)
     create_model(steward, SYSTEM, ModelSpec(name="credit"))
     blob = steward.artifacts.put_file(skops_file(tmp_path / "v1"))

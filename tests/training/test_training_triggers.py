@@ -3,7 +3,9 @@ pipeline gets ``retrain.skipped`` with the reason; the ``training.runs`` job tra
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.helpers import recorded, settle
@@ -13,7 +15,7 @@ from modelsteward.context import Steward
 from modelsteward.identity.users import SYSTEM
 from modelsteward.training.jobs import start_queued
 from modelsteward.training.pipelines import create_pipeline
-from modelsteward.training.runs import get_run, list_runs
+from modelsteward.training.runs import get_run, list_runs, request_run
 
 
 def ask(steward: Steward, model: str, cause: str, times: int = 1) -> None:
@@ -34,8 +36,9 @@ def ask(steward: Steward, model: str, cause: str, times: int = 1) -> None:
 
 
 def test_a_burst_of_identical_requests_starts_one_run_which_the_job_trains(
-    credit: Steward, tmp_path: Path
+    any_credit: Steward, tmp_path: Path
 ) -> None:
+    credit = any_credit
     source = write_source(tmp_path / "src", DETERMINISTIC)
     data = write_data(tmp_path / "d.csv")
     create_pipeline(credit, SYSTEM, "credit", pipeline_of(source, data))
@@ -65,3 +68,23 @@ def test_a_request_for_a_model_without_a_pipeline_is_recorded_as_skipped(credit:
     assert len(skipped) == 1
     assert skipped[0].payload["reason"] == "model 'credit' has no retraining pipeline"
     assert list_runs(credit) == []
+
+
+def test_identical_requests_at_the_same_moment_share_one_run(
+    any_credit: Steward, tmp_path: Path
+) -> None:
+    source = write_source(tmp_path / "src", DETERMINISTIC)
+    create_pipeline(
+        any_credit, SYSTEM, "credit", pipeline_of(source, write_data(tmp_path / "d.csv"))
+    )
+    start = threading.Barrier(8)
+
+    def ask_now(_: int) -> dict:
+        start.wait()
+        return request_run(any_credit, "remediation", "credit", cause="alert 12")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask_now, range(8)))
+    assert len({a["id"] for a in answers}) == 1
+    assert sum(not a["deduplicated"] for a in answers) == 1
+    assert len(list_runs(any_credit)) == 1
