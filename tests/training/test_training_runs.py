@@ -26,6 +26,7 @@ from tests.training.conftest import (
 from modelsteward.context import Steward
 from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.loading import load_model
+from modelsteward.store.fsck import run_fsck
 from modelsteward.registry.versions import get_version, list_versions
 from modelsteward.training.execution import LEASE_S, claim, execute, reap_abandoned, run_folder
 from modelsteward.training.pipelines import create_pipeline
@@ -61,6 +62,8 @@ def test_a_succeeded_run_registers_the_candidate_with_its_lineage(
     assert "scikit-learn" in training["libraries"]
     assert 0.5 <= candidate.metrics["accuracy"] <= 1.0
     assert "training on 60 rows" in run_log(credit, run["id"])
+    report = run_fsck(credit)  # the data snapshot and the log are known blobs, not litter
+    assert report.ok and report.orphan_blobs == ()
     loaded = load_model(credit, "credit", 2)
     frame, _ = training_frame(rows=5)
     assert len(loaded.predict(frame)) == 5
@@ -110,6 +113,7 @@ from tests.helpers import training_frame
 
 from modelsteward.context import Steward
 from modelsteward.registry.loading import load_model
+from modelsteward.store.fsck import run_fsck
 from modelsteward.training.execution import claim, execute
 steward = Steward()
 assert claim(steward, int(sys.argv[2]))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Snapshot:
     sha256: str
+    size: int
     name: str
     """``data.csv`` or ``data.parquet``: how the run reads it."""
 
@@ -38,7 +39,7 @@ def _file(steward: Steward, data: FileData) -> Snapshot:
             blob = steward.artifacts.put_stream(iter(lambda: handle.read(CHUNK), b""))
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"data.location: cannot read {data.location}: {exc}"[:500]) from None
-    return Snapshot(blob.sha256, f"data{suffix}")
+    return Snapshot(blob.sha256, blob.size, f"data{suffix}")
 
 
 def production_frame(steward: Steward, data: ProductionData, target: str) -> Any:
@@ -75,7 +76,7 @@ def production_frame(steward: Steward, data: ProductionData, target: str) -> Any
 def _production(steward: Steward, data: ProductionData, target: str) -> Snapshot:
     frame = production_frame(steward, data, target)
     blob: StoredBlob = steward.artifacts.put_bytes(frame.to_csv(index=False).encode())
-    return Snapshot(blob.sha256, "data.csv")
+    return Snapshot(blob.sha256, blob.size, "data.csv")
 
 
 def take_snapshot(steward: Steward, spec: PipelineSpec) -> Snapshot:

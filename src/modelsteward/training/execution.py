@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from modelsteward.errors import StewardError
+from modelsteward.store.blobs import remember_blobs
 from modelsteward.training import sources
 from modelsteward.training.candidates import register_candidate
 from modelsteward.training.runner import Outcome, last_progress, run_child
@@ -77,8 +78,11 @@ def finish(
     steward: Steward, run_id: int, outcome: Outcome, version: int | None, folder: Path | None
 ) -> dict[str, Any]:
     log = folder / "log.txt" if folder is not None else None
-    log_sha = steward.artifacts.put_file(log).sha256 if log is not None and log.exists() else None
+    stored = steward.artifacts.put_file(log) if log is not None and log.exists() else None
+    log_sha = stored.sha256 if stored is not None else None
     with steward.change(ACTOR) as change:
+        if stored is not None:
+            remember_blobs(change.connection, {stored.sha256: stored.size})
         run = find_run(change.session, run_id)
         if run.status != "running":  # reaped meanwhile: its end is already recorded
             return event_of(run)

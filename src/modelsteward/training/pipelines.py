@@ -21,6 +21,7 @@ from modelsteward.errors import Conflict, InvalidInput, NotFound
 from modelsteward.identity.roles import Permission
 from modelsteward.identity.users import Principal
 from modelsteward.registry.models import find_model
+from modelsteward.store.blobs import remember_blobs
 from modelsteward.store.tables import as_utc
 from modelsteward.training import sources
 from modelsteward.training.runner import run_child
@@ -144,6 +145,8 @@ def upload_source(steward: Steward, content: bytes, name: str) -> dict[str, Any]
     if not name.endswith((".py", ".tar.gz", ".tgz")) or "/" in name or "\\" in name:
         raise InvalidInput("source: upload a .py file or a .tar.gz folder")
     blob = steward.artifacts.put_bytes(content)
+    with steward.db.transaction() as conn:
+        remember_blobs(conn, {blob.sha256: blob.size})
     return {"kind": "artifact", "sha256": blob.sha256, "name": name}
 
 

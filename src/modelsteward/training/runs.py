@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelsteward.errors import NotFound, UntrustedArtifact
+from modelsteward.store.blobs import remember_blobs
 from modelsteward.store.tables import Model, as_utc
 from modelsteward.training import sources
 from modelsteward.training.data import take_snapshot
@@ -123,6 +124,7 @@ def request_run(
             )
             change.session.add(run)
             change.session.flush()
+            remember_blobs(change.connection, {snapshot.sha256: snapshot.size})
             change.record("run.queued", "run", run.id, after=event_of(run))
             shown = view(run)
     except IntegrityError:
