@@ -26,8 +26,8 @@ from tests.training.conftest import (
 from modelsteward.context import Steward
 from modelsteward.identity.users import SYSTEM
 from modelsteward.registry.loading import load_model
-from modelsteward.store.fsck import run_fsck
 from modelsteward.registry.versions import get_version, list_versions
+from modelsteward.store.fsck import run_fsck
 from modelsteward.training.execution import LEASE_S, claim, execute, reap_abandoned, run_folder
 from modelsteward.training.pipelines import create_pipeline
 from modelsteward.training.runs import get_run, request_run, run_log

@@ -1,8 +1,9 @@
-"""The ``training.runs`` job: fail abandoned runs, then start queued ones.
+"""The ``training.runs`` job: fail abandoned runs, request scheduled ones, start queued ones.
 
 Every half second wherever background work runs: runs whose lease ran out are marked
-failed, and queued runs are claimed (compare-and-set, so one process takes each) and
-trained in a thread of this process, at most ``MAX_CONCURRENT`` at a time here.
+failed, pipelines whose cron schedule fell due request a run, and queued runs are
+claimed (compare-and-set, so one process takes each) and trained in a thread of this
+process, at most ``MAX_CONCURRENT`` at a time here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from modelsteward.config import Settings
 from modelsteward.jobs import Job
 from modelsteward.training.execution import claim, execute, queued, reap_abandoned
+from modelsteward.training.schedules import request_due
 
 if TYPE_CHECKING:
     from modelsteward.context import Steward
@@ -37,7 +39,7 @@ def _execute(steward: Steward, run_id: int) -> None:
 
 def start_queued(steward: Steward) -> int:
     """Reap, then start what this process has room for; returns how many of each."""
-    handled = reap_abandoned(steward)
+    handled = reap_abandoned(steward) + request_due(steward)
     for run_id in queued(steward):
         with _LOCK:
             if len(_ACTIVE) >= MAX_CONCURRENT:

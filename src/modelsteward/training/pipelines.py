@@ -24,6 +24,7 @@ from modelsteward.registry.models import find_model
 from modelsteward.store.blobs import remember_blobs
 from modelsteward.store.tables import as_utc
 from modelsteward.training import sources
+from modelsteward.training.cron import parse_cron
 from modelsteward.training.runner import run_child
 from modelsteward.training.specs import FileData, PipelineSpec, check_model_name, parse_spec
 from modelsteward.training.tables import Pipeline
@@ -43,6 +44,9 @@ def view(pipeline: Pipeline) -> dict[str, Any]:
         "code_hash": pipeline.code_hash,
         "trust": pipeline.trust,
         "trusted": bool(pipeline.trust.get("granted_by")),
+        "next_run_at": None
+        if pipeline.next_run_at is None
+        else as_utc(pipeline.next_run_at).isoformat(),
         "created_by": pipeline.created_by,
         "created_at": as_utc(pipeline.created_at).isoformat(),
         "updated_at": as_utc(pipeline.updated_at).isoformat(),
@@ -121,6 +125,7 @@ def create_pipeline(
             session.add(pipeline)
         pipeline.spec, pipeline.code_hash = stored, code_hash
         pipeline.trust, pipeline.updated_at = _trust(spec, actor), now
+        pipeline.next_run_at = parse_cron(spec.schedule).next_after(now) if spec.schedule else None
         session.flush()
         change.record(action, "pipeline", pipeline.id, after=_event(pipeline))
         return view(pipeline)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from modelsteward.errors import InvalidInput
 from modelsteward.names import check_name
 from modelsteward.registry.specs import check_document, check_uri
+from modelsteward.training.cron import parse_cron
 
 ENTRY_POINT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 DATA_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -87,12 +88,24 @@ class PipelineSpec(Strict):
     memory_mb: Annotated[int, Field(ge=256, le=1 << 22)] = 4096
     trust_reason: Annotated[str, Field(min_length=3, max_length=1024)]
     description: Annotated[str, Field(max_length=4096)] = ""
+    schedule: Annotated[str, Field(max_length=128)] | None = None
+    """A cron expression (UTC): retrain on this schedule; None for no schedule."""
 
     @field_validator("entry_point")
     @classmethod
     def _entry(cls, v: str) -> str:
         if not ENTRY_POINT.match(v):
             raise ValueError("entry_point must read 'module:function' (e.g. 'train:fit')")
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_cron(v)
+            except InvalidInput as exc:
+                raise ValueError(exc.message.removeprefix("schedule: ")) from None
         return v
 
     @field_validator("params")

@@ -22,6 +22,8 @@ class Pipeline(Base):
     spec: Mapped[dict[str, Any]] = mapped_column()
     code_hash: Mapped[str] = mapped_column(String(64))
     trust: Mapped[dict[str, Any]] = mapped_column()
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """When its schedule next falls due; claimed by compare-and-set, so once per cluster."""
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

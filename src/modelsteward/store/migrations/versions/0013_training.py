@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("spec", sa.JSON(), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("trust", sa.JSON(), nullable=False),
+        _when("next_run_at", nullable=True),
         sa.Column("created_by", sa.String(length=128), nullable=False),
         _when("created_at"),
         _when("updated_at"),
