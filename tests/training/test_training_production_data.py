@@ -18,7 +18,8 @@ from modelsteward.serving.labels import LabelStore
 from modelsteward.serving.predlog import PredictionLog, PredictionRecord
 from modelsteward.training.execution import claim, execute
 from modelsteward.training.pipelines import create_pipeline
-from modelsteward.training.runs import request_run
+from modelsteward.training.runs import list_runs, request_run
+from modelsteward.training.schedules import request_on_new_labels
 
 PRODUCTION = {"kind": "production", "deployment": "credit-prod", "window_hours": 24}
 
@@ -73,3 +74,29 @@ def test_a_window_without_labels_is_a_clear_refusal(credit: Steward, tmp_path: P
     )
     with pytest.raises(InvalidInput, match="has no labelled requests in the last 24 hours"):
         request_run(credit, "ann", "credit", cause="alert 12")
+
+
+def test_enough_new_labels_request_a_run_once(credit: Steward, tmp_path: Path) -> None:
+    serve_and_label(credit, rows=50, labelled=10)
+    source = write_source(tmp_path / "src", DETERMINISTIC)
+    data = {**PRODUCTION, "retrain_after_new_rows": 20}
+    create_pipeline(
+        credit,
+        SYSTEM,
+        "credit",
+        {**pipeline_of(source, write_data(tmp_path / "d.csv")), "data": data},
+    )
+    assert request_on_new_labels(credit, force=True) == 0  # labels from before the pipeline
+    _, labels = training_frame(rows=50, seed=3)
+    store = LabelStore(credit.settings.logs_url)
+    store.post(
+        "credit-prod", [{"request_id": f"r{i}", "label": int(labels[i])} for i in range(10, 25)]
+    )
+    assert request_on_new_labels(credit, force=True) == 0  # 15 new: not yet
+    store.post(
+        "credit-prod", [{"request_id": f"r{i}", "label": int(labels[i])} for i in range(25, 30)]
+    )
+    assert request_on_new_labels(credit, force=True) == 1
+    (run,) = list_runs(credit, model="credit")
+    assert run["cause"].startswith("20 new labelled rows since ")
+    assert request_on_new_labels(credit, force=True) == 0  # counted again from that run

@@ -16,6 +16,7 @@ import fsspec
 
 from modelsteward.errors import InvalidInput
 from modelsteward.store.artifacts import StoredBlob
+from modelsteward.store.tables import as_utc
 from modelsteward.training.specs import FileData, PipelineSpec, ProductionData
 
 CHUNK = 1 << 20
@@ -71,6 +72,23 @@ def production_frame(steward: Steward, data: ProductionData, target: str) -> Any
             f"{data.window_hours:g} hours"
         )
     return pd.DataFrame(rows)
+
+
+def labelled_since(steward: Steward, data: ProductionData, since: datetime) -> int:
+    """How many of the window's requests got their label at or after ``since``."""
+    from modelsteward.serving.labels import LabelStore
+    from modelsteward.serving.predlog import PredictionLog
+
+    start = datetime.now(UTC) - timedelta(hours=data.window_hours)
+    with PredictionLog(steward.settings.logs_url) as log:
+        joined = LabelStore(steward.settings.logs_url).joined(log, data.deployment, start)
+    arrived = joined.column("label_at").to_pylist()
+    routes = joined.column("route").to_pylist()
+    return sum(
+        1
+        for at, route in zip(arrived, routes, strict=True)
+        if at is not None and route != "shadow" and as_utc(at) >= since
+    )
 
 
 def _production(steward: Steward, data: ProductionData, target: str) -> Snapshot:

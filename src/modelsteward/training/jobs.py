@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from modelsteward.config import Settings
 from modelsteward.jobs import Job
 from modelsteward.training.execution import claim, execute, queued, reap_abandoned
-from modelsteward.training.schedules import request_due
+from modelsteward.training.schedules import request_due, request_on_new_labels
 
 if TYPE_CHECKING:
     from modelsteward.context import Steward
@@ -39,7 +39,7 @@ def _execute(steward: Steward, run_id: int) -> None:
 
 def start_queued(steward: Steward) -> int:
     """Reap, then start what this process has room for; returns how many of each."""
-    handled = reap_abandoned(steward) + request_due(steward)
+    handled = reap_abandoned(steward) + request_due(steward) + request_on_new_labels(steward)
     for run_id in queued(steward):
         with _LOCK:
             if len(_ACTIVE) >= MAX_CONCURRENT:

@@ -75,6 +75,8 @@ class ProductionData(Strict):
     kind: Literal["production"]
     deployment: Annotated[str, Field(min_length=1, max_length=128)]
     window_hours: Annotated[float, Field(gt=0, le=24 * 366)] = 24 * 7
+    retrain_after_new_rows: Annotated[int, Field(ge=1, le=10**9)] | None = None
+    """Request a run once this many requests got a label since the last run."""
 
 
 class PipelineSpec(Strict):
