@@ -8,11 +8,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from tests.helpers import recorded, settle
 from tests.training.conftest import DETERMINISTIC, pipeline_of, write_data, write_source
 
 from modelsteward.context import Steward
 from modelsteward.identity.users import SYSTEM
+from modelsteward.lifecycle.actions.emit_event import EmitEventParams
 from modelsteward.training.jobs import start_queued
 from modelsteward.training.pipelines import create_pipeline
 from modelsteward.training.runs import get_run, list_runs, request_run
@@ -88,3 +91,9 @@ def test_identical_requests_at_the_same_moment_share_one_run(
     assert len({a["id"] for a in answers}) == 1
     assert sum(not a["deduplicated"] for a in answers) == 1
     assert len(list_runs(any_credit)) == 1
+
+
+@pytest.mark.parametrize("name", ["run.succeeded", "pipeline.trusted", "retrain.requested"])
+def test_a_life_cycle_cannot_forge_training_events(name: str) -> None:
+    with pytest.raises(ValidationError, match="belongs to a service"):
+        EmitEventParams(name=name)
