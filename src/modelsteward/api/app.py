@@ -28,6 +28,7 @@ from modelsteward.api.routes import (
     reports,
     system,
     tasks,
+    training,
     users,
     versions,
 )
@@ -110,6 +111,8 @@ def create_app(steward: Steward | None = None) -> FastAPI:
         alerts.router,
         alerts.rules_router,
         alerts.silences_router,
+        training.router,
+        training.runs_router,
     ):
         app.include_router(router)
     _mount_web(app)

@@ -26,6 +26,7 @@ from modelsteward.cli import (
     monitor,
     report,
     score,
+    training,
     transfer,
 )
 from modelsteward.cli.output import console, fail
@@ -70,6 +71,10 @@ app.add_typer(task_inbox, name="tasks")
 app.add_typer(events.events, name="events")
 app.add_typer(channels.channels, name="channels")
 app.add_typer(channels.notifications, name="notifications")
+app.add_typer(training.pipelines, name="pipelines")
+app.add_typer(training.runs, name="runs")
+app.command("retrain")(training.retrain)
+app.command("reproduce")(training.reproduce)
 app.command("deploy")(deploy.deploy)
 app.command("score")(score.score)
 app.command("report")(report.report)

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     ALERTS_READ = "alerts.read"  # alerts, rules, silences
     ALERTS_HANDLE = "alerts.handle"  # acknowledge, resolve, silence
     ALERT_RULES_MANAGE = "alerts.rules"  # create, change, delete rules
+    TRAINING_WRITE = "training.write"  # define pipelines, start runs, reproduce versions
 
 
 class Role(StrEnum):
@@ -53,14 +54,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DATA_SCIENTIST: frozenset(
         _READ
         | {Permission.INVENTORY_WRITE, Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE}
-        | {Permission.PREDICT, Permission.LIFECYCLE_TRANSITION}
+        | {Permission.PREDICT, Permission.LIFECYCLE_TRANSITION, Permission.TRAINING_WRITE}
     ),
     Role.OPERATOR: frozenset(
         _READ
         | {Permission.ARTIFACT_DOWNLOAD, Permission.ALIAS_WRITE, Permission.AUDIT_READ}
         | {Permission.DEPLOY, Permission.PREDICT, Permission.LABELS_WRITE}
         | {Permission.LIFECYCLE_TRANSITION, Permission.TASKS_DECIDE, Permission.MONITORING_WRITE}
-        | {Permission.EVENTS_REDELIVER, Permission.CHANNELS_MANAGE}
+        | {Permission.EVENTS_REDELIVER, Permission.CHANNELS_MANAGE, Permission.TRAINING_WRITE}
         | {Permission.ALERTS_HANDLE, Permission.ALERT_RULES_MANAGE}
     ),
     Role.RISK_MANAGER: frozenset(

@@ -26,6 +26,8 @@ RESERVED_PREFIXES = (
     "lifecycle.",
     "metric.",
     "model.",
+    "pipeline.",
+    "run.",
     "task.",
     "token.",
     "user.",
