@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict
-
 from modelsteward.events.catalogue import EventType, Payload
 
 Severity = Literal["critical", "warning", "info"]
@@ -51,12 +49,32 @@ class AlertChanged(Payload):
 
 
 class RuleChanged(Payload):
-    """An alert rule as stored (its spec's fields with id, origin and times); empty when
-    deleted (the audit record's ``before`` keeps it)."""
+    """An alert rule as stored (``alerting.specs.RuleSpec`` with id, origin and times);
+    all empty when deleted (the audit record's ``before`` keeps it)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
     id: int | None = None
     name: str | None = None
+    description: str = ""
+    metric: str | None = None
+    monitor: str | None = None
+    column: str | None = None
+    segment: str | None = None
+    condition: str | None = None
+    threshold: float | None = None
+    low: float | None = None
+    high: float | None = None
+    severity: Severity | None = None
+    scope: dict[str, str | None] = {}
+    pending: dict[str, int] = {}
+    keep_firing_windows: int | None = None
+    min_samples: int | None = None
+    no_data: str | None = None
+    labels: dict[str, str] = {}
+    enabled: bool | None = None
+    origin: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
 class SilenceChanged(Payload):
