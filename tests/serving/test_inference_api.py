@@ -274,7 +274,7 @@ def test_a_1_gib_body_is_refused_before_it_is_read(served: httpx.Client) -> None
     url = urlsplit(str(served.base_url))
     assert url.hostname and url.port
     request = (
-        f"POST {PREDICT} HTTP/1.1\r\nHost: x\r\nAuthorization: {served.headers['authorization']}\r\n"
+        f"POST {PREDICT} HTTP/1.1\r\nHost: {url.hostname}\r\nAuthorization: {served.headers['authorization']}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {2**30}\r\n\r\n["
     )
     with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
