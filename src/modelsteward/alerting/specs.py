@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from modelsteward.alerting.channels.routing import Matcher
+from modelsteward.alerting.channels.specs import problems
 from modelsteward.errors import InvalidInput
 from modelsteward.names import check_name
 
@@ -140,11 +141,3 @@ def parse_rule(data: Any) -> RuleSpec:
     except ValidationError as exc:
         raise InvalidInput(f"invalid rule: {problems(exc)}") from None
 
-
-def problems(exc: ValidationError) -> str:
-    shown = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "rule"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        shown.append(f"{where}: {message}")
-    return "; ".join(shown)
